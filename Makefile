@@ -1,0 +1,153 @@
+# danesmtp - build, test, install.
+#
+#   make               library (build/libdanesmtp.so.1) and the danesmtp tool
+#   make check         install missing build/test packages (as root), build,
+#                      run every test, then the suites again under ASan+UBSan
+#   make demo          a small PKI, its TLSA records, verdicts a person reads
+#   make bench         verification figures, ours against OpenSSL's DANE API
+#   make install       DESTDIR, PREFIX, LIBDIR, BINDIR, INCLUDEDIR, MANDIR
+#   make abi-check     exported symbols == the functions declared in the header
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define DANESMTP_VERSION_MAJOR \([0-9]*\)/\1/p' include/danesmtp.h)
+VERSION       := $(shell sed -n 's/^\#define DANESMTP_VERSION_STRING "\(.*\)"/\1/p' include/danesmtp.h)
+SONAME        := libdanesmtp.so.$(VERSION_MAJOR)
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+BINDIR     ?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR    ?=
+
+CXX      ?= g++
+CC       ?= gcc
+CXXFLAGS ?= -O2 -g
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion
+CPPFLAGS += -Iinclude -Iplugin
+LIBS      = -lssl -lcrypto
+
+B        := build
+SAN      := build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+CORE_SRC := $(wildcard plugin/core/*.cpp) $(wildcard plugin/tls/*.cpp)
+CAPI_SRC := $(wildcard plugin/capi/*.cpp)
+CLI_SRC  := $(wildcard plugin/cli/*.cpp)
+TEST_SRC := $(wildcard tests/unit/*.cpp) tests/oracle/openssl_dane.cpp
+BENCH_SRC:= bench/bench.cpp tests/oracle/openssl_dane.cpp
+
+obj = $(patsubst %.cpp,$(1)/obj/%.o,$(2))
+
+LIB       := $(B)/libdanesmtp.so.$(VERSION)
+CLI       := $(B)/danesmtp
+UNIT      := $(B)/unit-tests
+CAPI_TEST := $(B)/capi-test
+PKI       := $(B)/pki
+
+.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test
+.DELETE_ON_ERROR:
+
+all: $(LIB) $(CLI)
+
+# ---- objects: $(B)/obj for the normal build, $(SAN)/obj under sanitizers
+$(B)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -fPIC -fvisibility=hidden -fvisibility-inlines-hidden $(WARN) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(SAN)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -fPIC -fvisibility=hidden $(WARN) $(CPPFLAGS) -O1 -g $(SANFLAGS) -MMD -MP -c $< -o $@
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- the library: SONAME from the header's major version, hidden symbols,
+# a version script, and no undefined symbols left for the host to supply.
+$(LIB): $(call obj,$(B),$(CORE_SRC) $(CAPI_SRC)) plugin/danesmtp.map
+	$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=plugin/danesmtp.map \
+	  -Wl,--no-undefined -Wl,-z,relro -Wl,-z,now $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
+	ln -sf $(notdir $@) $(B)/$(SONAME)
+	ln -sf $(SONAME) $(B)/libdanesmtp.so
+
+$(CLI): $(call obj,$(B),$(CLI_SRC)) $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp
+
+# ---- tests
+deps:
+	@sh tests/install-deps.sh
+
+$(UNIT): $(call obj,$(B),$(TEST_SRC) $(CORE_SRC))
+	$(CXX) $(LDFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
+
+$(SAN)/unit-tests: $(call obj,$(SAN),$(TEST_SRC) $(CORE_SRC))
+	$(CXX) $(SANFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
+
+$(CAPI_TEST): tests/capi_test.c include/danesmtp.h $(LIB)
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Wstrict-prototypes -Werror -Iinclude $(CFLAGS) \
+	  -o $@ tests/capi_test.c -L$(B) -ldanesmtp
+
+$(SAN)/capi-test: tests/capi_test.c include/danesmtp.h $(call obj,$(SAN),$(CORE_SRC) $(CAPI_SRC))
+	$(CC) -std=c99 -Iinclude -O1 -g $(SANFLAGS) -c tests/capi_test.c -o $(SAN)/capi_test.o
+	$(CXX) $(SANFLAGS) -o $@ $(SAN)/capi_test.o $(call obj,$(SAN),$(CORE_SRC) $(CAPI_SRC)) $(LIBS)
+
+$(PKI)/.done: tests/pki/make-pki.sh
+	sh tests/pki/make-pki.sh $(PKI)
+	touch $@
+
+test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
+	DANESMTP_PKI=$(PKI) ./$(UNIT) --log_level=test_suite --report_level=short
+	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B) ./$(CAPI_TEST)
+	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B) sh tests/cli_test.sh $(CLI)
+	$(MAKE) --no-print-directory abi-check
+
+asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(PKI)/.done
+	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/unit-tests --report_level=short
+	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/capi-test
+
+check: deps
+	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory asan-test
+	@echo "make check: all tests passed"
+
+# ---- ABI: what the .so exports must be exactly what the header declares.
+abi-check: $(LIB)
+	@nm -D --defined-only $(LIB) | awk '$$2 == "T" { sub(/@.*/, "", $$3); print $$3 }' | sort > $(B)/abi.exported
+	@sed -n 's/^DANESMTP_API [^(]*[ *]\(danesmtp_[a-z0-9_]*\)(.*/\1/p' include/danesmtp.h | sort > $(B)/abi.declared
+	@if diff -u $(B)/abi.declared $(B)/abi.exported; then \
+	  echo "abi-check: $$(wc -l < $(B)/abi.exported) exported symbols match include/danesmtp.h"; \
+	else echo "abi-check: exported symbols differ from include/danesmtp.h" >&2; exit 1; fi
+	@if nm -D --defined-only $(LIB) | grep -v ' danesmtp_' | grep -v 'DANESMTP_1.0' | grep ' [TDBRW] ' ; then \
+	  echo "abi-check: symbols outside danesmtp_ are exported" >&2; exit 1; fi
+
+# ---- demo and benchmark
+demo: $(LIB) $(CLI)
+	sh tests/demo.sh $(B)
+
+$(B)/bench: $(call obj,$(B),$(BENCH_SRC) $(CORE_SRC) $(CAPI_SRC))
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LIBS) -ldl
+
+bench: $(B)/bench $(LIB) $(PKI)/.done
+	DANESMTP_PKI=$(PKI) ./$(B)/bench $(B)/$(SONAME)
+
+# ---- install
+install: $(LIB) $(CLI)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdanesmtp.so
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/danesmtp
+	install -m 0644 include/danesmtp.h $(DESTDIR)$(INCLUDEDIR)/danesmtp.h
+	install -m 0644 man/danesmtp.1 $(DESTDIR)$(MANDIR)/man1/danesmtp.1
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+	  danesmtp.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libdanesmtp.so $(DESTDIR)$(BINDIR)/danesmtp \
+	  $(DESTDIR)$(INCLUDEDIR)/danesmtp.h $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc \
+	  $(DESTDIR)$(MANDIR)/man1/danesmtp.1
+
+clean:
+	rm -rf build

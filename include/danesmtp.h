@@ -1,0 +1,265 @@
+/*
+ * danesmtp.h - DANE for SMTP (RFC 6698, RFC 7671, RFC 7672): the C interface
+ * of libdanesmtp.so.1.
+ *
+ * What it does
+ *   After the TLS handshake with an MX host, an SMTP client hands this library
+ *   the certificate chain the server presented and the host's TLSA RRset; the
+ *   library says whether the chain is authenticated by those records, with
+ *   the matched record, its depth, the name that matched, or a reason a
+ *   person can act on.
+ *
+ * Conventions
+ *   - Every object is opaque and has a new/free pair. Every *_free accepts
+ *     NULL. Strings the library returns are owned by the object they came
+ *     from and live until it is freed or changed, unless a function says the
+ *     caller must release them with danesmtp_free().
+ *   - Functions that can fail return an int status: DANESMTP_OK (0) or a
+ *     negative DANESMTP_E_* code. danesmtp_strerror() names a code;
+ *     danesmtp_last_error() gives the detail of the last failure in the
+ *     calling thread ("odd number of hex digits (63)").
+ *   - A status says whether the operation could be done. Whether the peer is
+ *     authenticated is a separate answer, the danesmtp_verdict: "not
+ *     authenticated" is a successful verification with a negative result.
+ *   - No C++ exception, abort() or exit() ever leaves this library.
+ *   - Only fields are ever appended to public structs. Options structs carry
+ *     their version first; initialise them with DANESMTP_OPTIONS_INIT or
+ *     danesmtp_options_init().
+ *
+ * Threads and fork
+ *   - A danesmtp_ctx is immutable once created: any number of threads may use
+ *     one context at the same time.
+ *   - A danesmtp_tlsa set may be read by several threads at once (verify does
+ *     not change it); adding records needs exclusive use.
+ *   - A danesmtp_chain and a danesmtp_result belong to one thread at a time
+ *     (a chain caches digests and decoded certificates as it is verified).
+ *   - The library starts no threads and holds no sockets or file
+ *     descriptors. Objects created before fork() can be used in the child.
+ *
+ * Example
+ *   danesmtp_ctx *ctx; danesmtp_tlsa *tlsa; danesmtp_chain *chain;
+ *   danesmtp_result *res;
+ *   const char *names[] = { "mx.example.net", "example.net" };
+ *   danesmtp_ctx_new(&ctx, NULL);
+ *   danesmtp_tlsa_new(&tlsa);
+ *   danesmtp_tlsa_add_text(tlsa, "3 1 1 8cb0...");
+ *   danesmtp_chain_new(&chain);
+ *   danesmtp_chain_add_der(chain, leaf_der, leaf_len);
+ *   if (danesmtp_verify(ctx, tlsa, chain, names, 2, DANESMTP_TIME_NOW, &res) == DANESMTP_OK
+ *       && danesmtp_result_verdict(res) == DANESMTP_AUTHENTICATED)
+ *       ... deliver ...
+ *   else
+ *       ... next MX or defer: never clear text (RFC 7672 section 2.2) ...
+ *   danesmtp_result_free(res); danesmtp_chain_free(chain);
+ *   danesmtp_tlsa_free(tlsa); danesmtp_ctx_free(ctx);
+ */
+#ifndef DANESMTP_H
+#define DANESMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define DANESMTP_API __attribute__((visibility("default")))
+#else
+#define DANESMTP_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of this header. The SONAME major is DANESMTP_VERSION_MAJOR. */
+#define DANESMTP_VERSION_MAJOR 1
+#define DANESMTP_VERSION_MINOR 0
+#define DANESMTP_VERSION_PATCH 0
+#define DANESMTP_VERSION_STRING "1.0.0"
+
+/* The library's version string, "1.0.0". */
+DANESMTP_API const char *danesmtp_version(void);
+/* The library's version as 0xMMmmpp (major, minor, patch). */
+DANESMTP_API unsigned long danesmtp_version_number(void);
+
+/* ---- Status codes ------------------------------------------------------ */
+
+#define DANESMTP_OK 0
+#define DANESMTP_E_INVALID (-1)     /* NULL, empty or out-of-range argument */
+#define DANESMTP_E_NOMEM (-2)       /* out of memory */
+#define DANESMTP_E_PARSE (-3)       /* malformed input: TLSA text, hex, DER, PEM, a name */
+#define DANESMTP_E_LIMIT (-4)       /* input over a documented limit */
+#define DANESMTP_E_UNSUPPORTED (-5) /* well-formed input this library does not handle */
+#define DANESMTP_E_VERSION (-6)     /* an options struct of an unknown version */
+#define DANESMTP_E_INTERNAL (-7)    /* an OpenSSL failure or a bug */
+
+/* A static English string for a status code; never NULL. */
+DANESMTP_API const char *danesmtp_strerror(int status);
+
+/* Detail of the most recent failed call made by this thread, or "" when
+ * none failed yet. Valid until this thread's next call into the library. */
+DANESMTP_API const char *danesmtp_last_error(void);
+
+/* Release memory the library handed over (danesmtp_tlsa_make). NULL is fine. */
+DANESMTP_API void danesmtp_free(void *p);
+
+/* ---- Limits ------------------------------------------------------------ */
+
+#define DANESMTP_MAX_CHAIN 32      /* certificates in one chain */
+#define DANESMTP_MAX_NAME 253      /* octets in a host name, without the root dot */
+#define DANESMTP_MAX_NAMES 16      /* reference identifiers per verification */
+#define DANESMTP_MAX_RECORDS 256   /* records in one TLSA set */
+
+/* ---- Context ----------------------------------------------------------- */
+
+/* Digest agility (RFC 7671 section 9): which digest counts as stronger when
+ * both SHA2-256 and SHA2-512 records are published for the same usage and
+ * selector. Only records of the stronger one are then used. */
+#define DANESMTP_DIGESTS_SHA512_FIRST 0 /* default */
+#define DANESMTP_DIGESTS_SHA256_FIRST 1
+
+#define DANESMTP_OPTIONS_VERSION 1
+
+typedef struct danesmtp_options {
+    unsigned int version;           /* DANESMTP_OPTIONS_VERSION */
+    unsigned int digest_preference; /* DANESMTP_DIGESTS_*; version 1 */
+} danesmtp_options;
+
+#define DANESMTP_OPTIONS_INIT { DANESMTP_OPTIONS_VERSION, DANESMTP_DIGESTS_SHA512_FIRST }
+
+/* Fill *opts with the defaults of options version `version`.
+ * DANESMTP_E_VERSION when this library does not know that version. */
+DANESMTP_API int danesmtp_options_init(danesmtp_options *opts, unsigned int version);
+
+typedef struct danesmtp_ctx danesmtp_ctx;
+
+/* Create a context. opts may be NULL for the defaults. The library reads only
+ * the fields that opts->version defines; a version newer than the library
+ * knows is DANESMTP_E_VERSION, 0 is DANESMTP_E_INVALID. */
+DANESMTP_API int danesmtp_ctx_new(danesmtp_ctx **out, const danesmtp_options *opts);
+DANESMTP_API void danesmtp_ctx_free(danesmtp_ctx *ctx);
+
+/* ---- TLSA record sets (RFC 6698 section 2) ---------------------------- */
+
+typedef struct danesmtp_tlsa danesmtp_tlsa;
+
+/* One record as the set holds it. */
+typedef struct danesmtp_tlsa_record {
+    uint8_t usage;               /* 2 DANE-TA, 3 DANE-EE, ... */
+    uint8_t selector;            /* 0 Cert, 1 SPKI */
+    uint8_t mtype;               /* 0 Full, 1 SHA2-256, 2 SHA2-512 */
+    const unsigned char *data;   /* certificate association data */
+    size_t data_len;
+    const char *unusable_reason; /* NULL when usable for SMTP, else why not
+                                    (RFC 7672 section 3.1.3, RFC 7671 section 5) */
+} danesmtp_tlsa_record;
+
+DANESMTP_API int danesmtp_tlsa_new(danesmtp_tlsa **out);
+DANESMTP_API void danesmtp_tlsa_free(danesmtp_tlsa *set);
+
+/* Add one record. Records that SMTP cannot use (PKIX-TA, a SHA2-256 digest of
+ * the wrong length, ...) are still added: verification ignores them and
+ * danesmtp_tlsa_get() says why. Errors are for input that is not a record. */
+DANESMTP_API int danesmtp_tlsa_add(danesmtp_tlsa *set, uint8_t usage, uint8_t selector,
+                                   uint8_t mtype, const unsigned char *data, size_t len);
+/* "3 1 1 <hex>", hex split by white space or zone-file parentheses, RFC 7218
+ * mnemonics, or a whole zone-file line "_25._tcp.mx.example. 3600 IN TLSA 3 1 1 ...". */
+DANESMTP_API int danesmtp_tlsa_add_text(danesmtp_tlsa *set, const char *text);
+/* Wire-format RDATA as a resolver returns it. */
+DANESMTP_API int danesmtp_tlsa_add_rdata(danesmtp_tlsa *set, const unsigned char *rdata,
+                                         size_t len);
+/* Number of records; 0 for NULL. */
+DANESMTP_API size_t danesmtp_tlsa_count(const danesmtp_tlsa *set);
+/* Record `index`; pointers stay valid until the set is changed or freed. */
+DANESMTP_API int danesmtp_tlsa_get(const danesmtp_tlsa *set, size_t index,
+                                   danesmtp_tlsa_record *out);
+
+/* ---- Certificate chains ----------------------------------------------- */
+
+typedef struct danesmtp_chain danesmtp_chain;
+
+DANESMTP_API int danesmtp_chain_new(danesmtp_chain **out);
+DANESMTP_API void danesmtp_chain_free(danesmtp_chain *chain);
+/* Append one DER certificate. Add them as the peer presented them, leaf first.
+ * A certificate whose DER outline is broken is DANESMTP_E_PARSE; more than
+ * DANESMTP_MAX_CHAIN certificates is DANESMTP_E_LIMIT. */
+DANESMTP_API int danesmtp_chain_add_der(danesmtp_chain *chain, const unsigned char *der,
+                                        size_t len);
+/* Append every CERTIFICATE block of a PEM text, in order. Text between blocks
+ * is ignored; another block type, bad base64 or no block is DANESMTP_E_PARSE,
+ * and then nothing is appended. */
+DANESMTP_API int danesmtp_chain_add_pem(danesmtp_chain *chain, const char *pem, size_t len);
+/* Remove every certificate: start a new handshake with the same object. */
+DANESMTP_API int danesmtp_chain_clear(danesmtp_chain *chain);
+DANESMTP_API size_t danesmtp_chain_count(const danesmtp_chain *chain);
+
+/* ---- Verification (RFC 7672 section 3) -------------------------------- */
+
+typedef enum danesmtp_verdict {
+    /* A usable record matched: deliver. */
+    DANESMTP_AUTHENTICATED = 1,
+    /* Usable records exist and none matched: try the next MX host or defer;
+     * never send in clear text, never bounce (RFC 7672 section 2.2). */
+    DANESMTP_NOT_AUTHENTICATED = 2,
+    /* The set holds no usable record: TLS is still required, without
+     * authentication (RFC 7672 section 2.2). */
+    DANESMTP_NO_USABLE_RECORDS = 3
+} danesmtp_verdict;
+
+/* "authenticated", "not authenticated", "no usable records"; "invalid" else. */
+DANESMTP_API const char *danesmtp_verdict_name(int verdict);
+
+typedef struct danesmtp_result danesmtp_result;
+
+/* Pass as `time` to check validity dates against the system clock. */
+#define DANESMTP_TIME_NOW INT64_MIN
+
+/* Verify `chain` (leaf first, not empty) against `tlsa`.
+ *   names: reference identifiers for DANE-TA name checks (RFC 7672 section
+ *          3.2.3): names[0] is the TLSA base domain, then for a secure MX
+ *          lookup the next-hop domain and its CNAME expansion. Host names in
+ *          ASCII (A-labels), at most DANESMTP_MAX_NAMES; may be NULL with
+ *          name_count 0 (then only DANE-EE records can authenticate).
+ *   time:  Unix seconds at which DANE-TA validity dates are checked, or
+ *          DANESMTP_TIME_NOW. DANE-EE ignores dates (RFC 7672 section 3.1.1).
+ * On DANESMTP_OK *out holds a result to free with danesmtp_result_free().
+ * A malformed name is DANESMTP_E_PARSE (no verdict is given). */
+DANESMTP_API int danesmtp_verify(const danesmtp_ctx *ctx, const danesmtp_tlsa *tlsa,
+                                 danesmtp_chain *chain, const char *const *names,
+                                 size_t name_count, int64_t time, danesmtp_result **out);
+DANESMTP_API void danesmtp_result_free(danesmtp_result *res);
+
+/* The verdict; 0 for NULL. */
+DANESMTP_API int danesmtp_result_verdict(const danesmtp_result *res);
+/* One sentence: what matched, or why nothing did. Never NULL. */
+DANESMTP_API const char *danesmtp_result_reason(const danesmtp_result *res);
+/* Depth of the matched certificate (0 = leaf); for a trust anchor published
+ * in DNS and absent from the chain, the depth it takes above the chain.
+ * -1 when not authenticated. */
+DANESMTP_API int danesmtp_result_depth(const danesmtp_result *res);
+/* DANE-TA: the reference identifier that matched, and the certificate name
+ * that matched it. NULL for DANE-EE or when not authenticated. */
+DANESMTP_API const char *danesmtp_result_name(const danesmtp_result *res);
+DANESMTP_API const char *danesmtp_result_presented_name(const danesmtp_result *res);
+/* The matched record (unusable_reason is NULL). DANESMTP_E_INVALID when the
+ * result is not authenticated. Pointers live as long as the result. */
+DANESMTP_API int danesmtp_result_record(const danesmtp_result *res, danesmtp_tlsa_record *out);
+
+/* ---- Publishing records ----------------------------------------------- */
+
+/* The TLSA record a server operator publishes for a certificate or key.
+ *   input: a PEM text (one certificate, a chain leaf first, a public key or
+ *          an unencrypted private key) or one DER certificate or key.
+ *   depth: which certificate of a chain; -1 chooses by usage: the leaf for
+ *          DANE-EE(3)/PKIX-EE(1), the last (top) certificate for
+ *          DANE-TA(2)/PKIX-TA(0). A key gives only selector SPKI(1).
+ * Input holding both certificates and keys, several keys, or a depth beyond
+ * the chain is refused (DANESMTP_E_INVALID): the library never guesses
+ * which object to hash.
+ * *text receives "U S M <hex>" to release with danesmtp_free(). */
+DANESMTP_API int danesmtp_tlsa_make(const unsigned char *input, size_t len, uint8_t usage,
+                                    uint8_t selector, uint8_t mtype, int depth, char **text);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DANESMTP_H */

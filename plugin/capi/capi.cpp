@@ -1,0 +1,368 @@
+// capi.cpp - the extern "C" layer of libdanesmtp (include/danesmtp.h).
+//
+// Each handle is a small struct around a C++ value; every function runs its
+// body through guard(), which turns any exception into a status code and
+// keeps the message for danesmtp_last_error(). Nothing else in the library is
+// extern "C", and nothing but the DANESMTP_API declarations is exported
+// (-fvisibility=hidden plus the version script in plugin/danesmtp.map).
+#include "danesmtp.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/names.hpp"
+#include "core/tlsa.hpp"
+#include "tls/chain.hpp"
+#include "tls/make.hpp"
+#include "tls/verify.hpp"
+
+struct danesmtp_ctx {
+    danesmtp::core::DigestPreference digests = danesmtp::core::DigestPreference::sha512_first;
+};
+
+struct danesmtp_tlsa {
+    std::vector<danesmtp::core::TlsaRecord> records;
+    std::vector<std::string> reasons;  // "" when usable; parallel to records
+};
+
+struct danesmtp_chain {
+    danesmtp::tls::Chain chain;
+};
+
+struct danesmtp_result {
+    danesmtp::core::Verdict verdict;
+};
+
+namespace {
+
+using danesmtp::Error;
+using danesmtp::ErrorCode;
+
+thread_local std::string t_last_error;
+
+void set_last_error(const char* msg) noexcept {
+    try {
+        t_last_error = msg;
+    } catch (...) {
+        t_last_error.clear();  // cannot allocate: leave it empty rather than fail
+    }
+}
+
+int status_of(ErrorCode c) {
+    switch (c) {
+        case ErrorCode::invalid_argument: return DANESMTP_E_INVALID;
+        case ErrorCode::parse: return DANESMTP_E_PARSE;
+        case ErrorCode::limit: return DANESMTP_E_LIMIT;
+        case ErrorCode::unsupported: return DANESMTP_E_UNSUPPORTED;
+        case ErrorCode::internal: return DANESMTP_E_INTERNAL;
+    }
+    return DANESMTP_E_INTERNAL;
+}
+
+// guard - the one place where exceptions stop. Every extern "C" function
+// that can fail is `return guard([&] { ... });`.
+template <class F>
+int guard(F&& body) noexcept {
+    try {
+        body();
+        return DANESMTP_OK;
+    } catch (const Error& e) {
+        set_last_error(e.what());
+        return status_of(e.code());
+    } catch (const std::bad_alloc&) {
+        set_last_error("out of memory");
+        return DANESMTP_E_NOMEM;
+    } catch (const std::exception& e) {
+        set_last_error(e.what());
+        return DANESMTP_E_INTERNAL;
+    } catch (...) {
+        set_last_error("unknown internal error");
+        return DANESMTP_E_INTERNAL;
+    }
+}
+
+void require(bool ok, const char* what) {
+    if (!ok) throw Error(ErrorCode::invalid_argument, what);
+}
+
+void fill(const danesmtp::core::TlsaRecord& r, const std::string& reason,
+          danesmtp_tlsa_record* out) {
+    out->usage = r.usage;
+    out->selector = r.selector;
+    out->mtype = r.mtype;
+    out->data = r.data.data();
+    out->data_len = r.data.size();
+    out->unusable_reason = reason.empty() ? nullptr : reason.c_str();
+}
+
+void add_record(danesmtp_tlsa* set, danesmtp::core::TlsaRecord r) {
+    if (set->records.size() >= danesmtp::core::kMaxRecordsPerSet)
+        throw Error(ErrorCode::limit, "more than 256 records in one TLSA set");
+    auto why = danesmtp::core::unusable_reason(r);
+    set->reasons.push_back(why ? *why : std::string());
+    try {
+        set->records.push_back(std::move(r));
+    } catch (...) {
+        set->reasons.pop_back();
+        throw;
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* danesmtp_version(void) { return DANESMTP_VERSION_STRING; }
+
+unsigned long danesmtp_version_number(void) {
+    return (DANESMTP_VERSION_MAJOR << 16) | (DANESMTP_VERSION_MINOR << 8) | DANESMTP_VERSION_PATCH;
+}
+
+const char* danesmtp_strerror(int status) {
+    switch (status) {
+        case DANESMTP_OK: return "success";
+        case DANESMTP_E_INVALID: return "invalid argument";
+        case DANESMTP_E_NOMEM: return "out of memory";
+        case DANESMTP_E_PARSE: return "malformed input";
+        case DANESMTP_E_LIMIT: return "input exceeds a limit";
+        case DANESMTP_E_UNSUPPORTED: return "unsupported input";
+        case DANESMTP_E_VERSION: return "unknown options version";
+        case DANESMTP_E_INTERNAL: return "internal error";
+        default: return "unknown status code";
+    }
+}
+
+const char* danesmtp_last_error(void) { return t_last_error.c_str(); }
+
+void danesmtp_free(void* p) { std::free(p); }
+
+int danesmtp_options_init(danesmtp_options* opts, unsigned int version) {
+    if (!opts) {
+        set_last_error("danesmtp_options_init: opts is NULL");
+        return DANESMTP_E_INVALID;
+    }
+    if (version == 0 || version > DANESMTP_OPTIONS_VERSION) {
+        set_last_error("danesmtp_options_init: unknown options version");
+        return DANESMTP_E_VERSION;
+    }
+    danesmtp_options defaults = DANESMTP_OPTIONS_INIT;
+    defaults.version = version;
+    *opts = defaults;
+    return DANESMTP_OK;
+}
+
+int danesmtp_ctx_new(danesmtp_ctx** out, const danesmtp_options* opts) {
+    if (out) *out = nullptr;
+    if (opts && opts->version > DANESMTP_OPTIONS_VERSION) {
+        set_last_error("danesmtp_ctx_new: options version newer than this library");
+        return DANESMTP_E_VERSION;
+    }
+    return guard([&] {
+        require(out != nullptr, "danesmtp_ctx_new: out is NULL");
+        require(!opts || opts->version != 0, "danesmtp_ctx_new: options version is 0");
+        auto ctx = std::make_unique<danesmtp_ctx>();
+        if (opts) {  // version 1 fields
+            switch (opts->digest_preference) {
+                case DANESMTP_DIGESTS_SHA512_FIRST:
+                    ctx->digests = danesmtp::core::DigestPreference::sha512_first;
+                    break;
+                case DANESMTP_DIGESTS_SHA256_FIRST:
+                    ctx->digests = danesmtp::core::DigestPreference::sha256_first;
+                    break;
+                default:
+                    throw Error(ErrorCode::invalid_argument, "unknown digest_preference " +
+                                                                 std::to_string(opts->digest_preference));
+            }
+        }
+        *out = ctx.release();
+    });
+}
+
+void danesmtp_ctx_free(danesmtp_ctx* ctx) { delete ctx; }
+
+int danesmtp_tlsa_new(danesmtp_tlsa** out) {
+    if (out) *out = nullptr;
+    return guard([&] {
+        require(out != nullptr, "danesmtp_tlsa_new: out is NULL");
+        *out = new danesmtp_tlsa();
+    });
+}
+
+void danesmtp_tlsa_free(danesmtp_tlsa* set) { delete set; }
+
+int danesmtp_tlsa_add(danesmtp_tlsa* set, uint8_t usage, uint8_t selector, uint8_t mtype,
+                      const unsigned char* data, size_t len) {
+    return guard([&] {
+        require(set != nullptr, "danesmtp_tlsa_add: set is NULL");
+        require(data != nullptr || len == 0, "danesmtp_tlsa_add: data is NULL");
+        if (len > danesmtp::core::kMaxRdata - 3)
+            throw Error(ErrorCode::limit, "certificate association data longer than DNS allows");
+        danesmtp::core::TlsaRecord r;
+        r.usage = usage;
+        r.selector = selector;
+        r.mtype = mtype;
+        if (len) r.data.assign(data, data + len);
+        add_record(set, std::move(r));
+    });
+}
+
+int danesmtp_tlsa_add_text(danesmtp_tlsa* set, const char* text) {
+    return guard([&] {
+        require(set != nullptr, "danesmtp_tlsa_add_text: set is NULL");
+        require(text != nullptr, "danesmtp_tlsa_add_text: text is NULL");
+        add_record(set, danesmtp::core::parse_tlsa_text(text));
+    });
+}
+
+int danesmtp_tlsa_add_rdata(danesmtp_tlsa* set, const unsigned char* rdata, size_t len) {
+    return guard([&] {
+        require(set != nullptr, "danesmtp_tlsa_add_rdata: set is NULL");
+        require(rdata != nullptr, "danesmtp_tlsa_add_rdata: rdata is NULL");
+        add_record(set, danesmtp::core::parse_tlsa_rdata(rdata, len));
+    });
+}
+
+size_t danesmtp_tlsa_count(const danesmtp_tlsa* set) { return set ? set->records.size() : 0; }
+
+int danesmtp_tlsa_get(const danesmtp_tlsa* set, size_t index, danesmtp_tlsa_record* out) {
+    return guard([&] {
+        require(set != nullptr && out != nullptr, "danesmtp_tlsa_get: NULL argument");
+        require(index < set->records.size(), "danesmtp_tlsa_get: index out of range");
+        fill(set->records[index], set->reasons[index], out);
+    });
+}
+
+int danesmtp_chain_new(danesmtp_chain** out) {
+    if (out) *out = nullptr;
+    return guard([&] {
+        require(out != nullptr, "danesmtp_chain_new: out is NULL");
+        *out = new danesmtp_chain();
+    });
+}
+
+void danesmtp_chain_free(danesmtp_chain* chain) { delete chain; }
+
+int danesmtp_chain_add_der(danesmtp_chain* chain, const unsigned char* der, size_t len) {
+    return guard([&] {
+        require(chain != nullptr, "danesmtp_chain_add_der: chain is NULL");
+        require(der != nullptr, "danesmtp_chain_add_der: der is NULL");
+        chain->chain.add_der(der, len);
+    });
+}
+
+int danesmtp_chain_add_pem(danesmtp_chain* chain, const char* pem, size_t len) {
+    return guard([&] {
+        require(chain != nullptr, "danesmtp_chain_add_pem: chain is NULL");
+        require(pem != nullptr, "danesmtp_chain_add_pem: pem is NULL");
+        // All or nothing: parse into a scratch chain, then append.
+        danesmtp::tls::Chain scratch;
+        scratch.add_pem(std::string_view(pem, len));
+        if (chain->chain.size() + scratch.size() > danesmtp::tls::kMaxChainLength)
+            throw Error(ErrorCode::limit, "chain longer than 32 certificates");
+        for (const auto& c : scratch.certs()) chain->chain.add_der(c.der().data(), c.der().size());
+    });
+}
+
+int danesmtp_chain_clear(danesmtp_chain* chain) {
+    return guard([&] {
+        require(chain != nullptr, "danesmtp_chain_clear: chain is NULL");
+        chain->chain.clear();
+    });
+}
+
+size_t danesmtp_chain_count(const danesmtp_chain* chain) {
+    return chain ? chain->chain.size() : 0;
+}
+
+int danesmtp_verify(const danesmtp_ctx* ctx, const danesmtp_tlsa* tlsa, danesmtp_chain* chain,
+                    const char* const* names, size_t name_count, int64_t time,
+                    danesmtp_result** out) {
+    if (out) *out = nullptr;
+    return guard([&] {
+        require(ctx && tlsa && chain && out, "danesmtp_verify: NULL argument");
+        require(names != nullptr || name_count == 0, "danesmtp_verify: names is NULL");
+        require(!chain->chain.empty(), "danesmtp_verify: the chain is empty");
+        if (name_count > DANESMTP_MAX_NAMES)
+            throw Error(ErrorCode::limit, "more than 16 reference identifiers");
+        danesmtp::tls::VerifyRequest req;
+        for (size_t i = 0; i < name_count; ++i) {
+            require(names[i] != nullptr, "danesmtp_verify: a name is NULL");
+            req.names.push_back(danesmtp::core::normalize_name(names[i]));
+        }
+        req.records = &tlsa->records;
+        req.chain = &chain->chain;
+        req.time = time == DANESMTP_TIME_NOW ? static_cast<int64_t>(std::time(nullptr)) : time;
+        req.digests = ctx->digests;
+        auto res = std::make_unique<danesmtp_result>();
+        res->verdict = danesmtp::tls::verify(req);
+        *out = res.release();
+    });
+}
+
+void danesmtp_result_free(danesmtp_result* res) { delete res; }
+
+const char* danesmtp_verdict_name(int verdict) {
+    switch (verdict) {
+        case DANESMTP_AUTHENTICATED: return "authenticated";
+        case DANESMTP_NOT_AUTHENTICATED: return "not authenticated";
+        case DANESMTP_NO_USABLE_RECORDS: return "no usable records";
+        default: return "invalid";
+    }
+}
+
+int danesmtp_result_verdict(const danesmtp_result* res) {
+    if (!res) return 0;
+    switch (res->verdict.outcome) {
+        case danesmtp::core::Outcome::authenticated: return DANESMTP_AUTHENTICATED;
+        case danesmtp::core::Outcome::not_authenticated: return DANESMTP_NOT_AUTHENTICATED;
+        case danesmtp::core::Outcome::no_usable_records: return DANESMTP_NO_USABLE_RECORDS;
+    }
+    return 0;
+}
+
+const char* danesmtp_result_reason(const danesmtp_result* res) {
+    return res ? res->verdict.reason.c_str() : "no result";
+}
+
+int danesmtp_result_depth(const danesmtp_result* res) {
+    return res && res->verdict.outcome == danesmtp::core::Outcome::authenticated ? res->verdict.depth
+                                                                                 : -1;
+}
+
+const char* danesmtp_result_name(const danesmtp_result* res) {
+    return res && !res->verdict.name.empty() ? res->verdict.name.c_str() : nullptr;
+}
+
+const char* danesmtp_result_presented_name(const danesmtp_result* res) {
+    return res && !res->verdict.presented.empty() ? res->verdict.presented.c_str() : nullptr;
+}
+
+int danesmtp_result_record(const danesmtp_result* res, danesmtp_tlsa_record* out) {
+    return guard([&] {
+        require(res && out, "danesmtp_result_record: NULL argument");
+        require(res->verdict.outcome == danesmtp::core::Outcome::authenticated,
+                "danesmtp_result_record: the result is not authenticated");
+        static const std::string usable;
+        fill(res->verdict.record, usable, out);
+    });
+}
+
+int danesmtp_tlsa_make(const unsigned char* input, size_t len, uint8_t usage, uint8_t selector,
+                       uint8_t mtype, int depth, char** text) {
+    if (text) *text = nullptr;
+    return guard([&] {
+        require(input != nullptr && text != nullptr, "danesmtp_tlsa_make: NULL argument");
+        std::string s = danesmtp::tls::make_tlsa(input, len, usage, selector, mtype, depth);
+        char* p = static_cast<char*>(std::malloc(s.size() + 1));
+        if (!p) throw std::bad_alloc();
+        std::memcpy(p, s.c_str(), s.size() + 1);
+        *text = p;
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,36 @@
+// openssl.hpp - small RAII and digest helpers over OpenSSL 3.
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/hex.hpp"
+
+namespace danesmtp::tls {
+
+struct X509Free {
+    void operator()(X509* p) const { X509_free(p); }
+};
+struct PkeyFree {
+    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+// digest - SHA2-256 (mtype 1) or SHA2-512 (mtype 2) of a buffer. The digest
+// implementations are fetched once per process (OpenSSL 3 implicit fetches
+// cost more than hashing a certificate). Throws Error(internal) on failure.
+core::Bytes digest(std::uint8_t mtype, const std::uint8_t* data, std::size_t len);
+
+// openssl_error - the text of OpenSSL's most recent error, and clears the queue.
+std::string openssl_error();
+
+// decode_certificate / decode_spki - full OpenSSL decoding, nullptr on failure.
+X509Ptr decode_certificate(const std::uint8_t* der, std::size_t len);
+PkeyPtr decode_spki(const std::uint8_t* der, std::size_t len);
+
+}  // namespace danesmtp::tls
