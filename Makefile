@@ -92,7 +92,7 @@ $(SAN)/capi-test: tests/capi_test.c include/danesmtp.h $(call obj,$(SAN),$(CORE_
 	$(CXX) $(SANFLAGS) -o $@ $(SAN)/capi_test.o $(call obj,$(SAN),$(CORE_SRC) $(CAPI_SRC)) $(LIBS)
 
 $(PKI)/.done: tests/pki/make-pki.sh
-	sh tests/pki/make-pki.sh $(PKI)
+	bash tests/pki/make-pki.sh $(PKI)
 	touch $@
 
 test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done

@@ -101,6 +101,14 @@ DANESMTP_API const char *danesmtp_last_error(void);
 /* Release memory the library handed over (danesmtp_tlsa_make). NULL is fine. */
 DANESMTP_API void danesmtp_free(void *p);
 
+/* Validate a host name and write its canonical form (lower case, no trailing
+ * dot) to out, which has room for outlen bytes including the NUL
+ * (DANESMTP_MAX_NAME + 1 is always enough). DANESMTP_E_PARSE for an empty
+ * name, an empty or over-long label, a character outside letters, digits,
+ * '-' and '_', or non-ASCII bytes (give an IDN as its xn-- A-label);
+ * DANESMTP_E_LIMIT for a name over DANESMTP_MAX_NAME octets. */
+DANESMTP_API int danesmtp_name_normalize(const char *name, char *out, size_t outlen);
+
 /* ---- Limits ------------------------------------------------------------ */
 
 #define DANESMTP_MAX_CHAIN 32      /* certificates in one chain */

@@ -141,6 +141,15 @@ const char* danesmtp_last_error(void) { return t_last_error.c_str(); }
 
 void danesmtp_free(void* p) { std::free(p); }
 
+int danesmtp_name_normalize(const char* name, char* out, size_t outlen) {
+    return guard([&] {
+        require(name != nullptr && out != nullptr, "danesmtp_name_normalize: NULL argument");
+        std::string n = danesmtp::core::normalize_name(name);
+        require(n.size() < outlen, "danesmtp_name_normalize: output buffer too small");
+        std::memcpy(out, n.c_str(), n.size() + 1);
+    });
+}
+
 int danesmtp_options_init(danesmtp_options* opts, unsigned int version) {
     if (!opts) {
         set_last_error("danesmtp_options_init: opts is NULL");

@@ -132,7 +132,7 @@ core::Verdict verify(const VerifyRequest& req) {
         v.outcome = Outcome::no_usable_records;
         std::vector<std::string> why;
         for (const auto& r : records)
-            why.push_back(core::to_text(r).substr(0, 6) + ": " + *core::unusable_reason(r));
+            why.push_back(core::to_text(r).substr(0, 5) + ": " + *core::unusable_reason(r));
         v.reason = records.empty() ? "the TLSA record set is empty"
                                    : "no usable TLSA record (" + join(why, "; ") + ")";
         return v;
