@@ -1,0 +1,317 @@
+/*
+ * capi_test.c - the C interface, compiled as C99 (-Wstrict-prototypes
+ * -pedantic -Werror), so that a C++-ism in danesmtp.h fails the build.
+ *
+ * Covers NULL arguments, every status string, options-version handling,
+ * verdicts on the generated PKI (DANESMTP_PKI), and frees every allocation
+ * (the ASan build of this test runs with leak detection).
+ */
+#include <danesmtp.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        ++checks;                                                                \
+        if (!(cond)) {                                                           \
+            ++failures;                                                          \
+            fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n",        \
+                    __FILE__, __LINE__, #cond, danesmtp_last_error());           \
+        }                                                                        \
+    } while (0)
+
+static unsigned char *read_file(const char *name, size_t *len) {
+    char path[1024];
+    const char *dir = getenv("DANESMTP_PKI");
+    FILE *f;
+    unsigned char *buf;
+    long n;
+    if (!dir) {
+        fprintf(stderr, "DANESMTP_PKI is not set\n");
+        exit(2);
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        exit(2);
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(2);
+    }
+    buf[n] = 0;
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void test_versions_and_strings(void) {
+    int codes[] = {DANESMTP_OK, DANESMTP_E_INVALID, DANESMTP_E_NOMEM, DANESMTP_E_PARSE,
+                   DANESMTP_E_LIMIT, DANESMTP_E_UNSUPPORTED, DANESMTP_E_VERSION,
+                   DANESMTP_E_INTERNAL};
+    size_t i, j;
+    CHECK(strcmp(danesmtp_version(), DANESMTP_VERSION_STRING) == 0);
+    CHECK(danesmtp_version_number() == ((unsigned long)DANESMTP_VERSION_MAJOR << 16 |
+                                        (unsigned long)DANESMTP_VERSION_MINOR << 8 |
+                                        (unsigned long)DANESMTP_VERSION_PATCH));
+    for (i = 0; i < sizeof codes / sizeof codes[0]; ++i) {
+        const char *s = danesmtp_strerror(codes[i]);
+        CHECK(s != NULL && s[0] != '\0');
+        CHECK(strcmp(s, "unknown status code") != 0);
+        for (j = 0; j < i; ++j) CHECK(strcmp(s, danesmtp_strerror(codes[j])) != 0);
+    }
+    CHECK(strcmp(danesmtp_strerror(-99), "unknown status code") == 0);
+    CHECK(strcmp(danesmtp_strerror(42), "unknown status code") == 0);
+    CHECK(strcmp(danesmtp_verdict_name(DANESMTP_AUTHENTICATED), "authenticated") == 0);
+    CHECK(strcmp(danesmtp_verdict_name(DANESMTP_NOT_AUTHENTICATED), "not authenticated") == 0);
+    CHECK(strcmp(danesmtp_verdict_name(DANESMTP_NO_USABLE_RECORDS), "no usable records") == 0);
+    CHECK(strcmp(danesmtp_verdict_name(0), "invalid") == 0);
+}
+
+static void test_options(void) {
+    danesmtp_options opts = DANESMTP_OPTIONS_INIT;
+    danesmtp_options filled;
+    danesmtp_ctx *ctx = NULL;
+    CHECK(opts.version == DANESMTP_OPTIONS_VERSION);
+    CHECK(danesmtp_options_init(NULL, DANESMTP_OPTIONS_VERSION) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_options_init(&filled, 0) == DANESMTP_E_VERSION);
+    CHECK(danesmtp_options_init(&filled, DANESMTP_OPTIONS_VERSION + 1) == DANESMTP_E_VERSION);
+    CHECK(danesmtp_options_init(&filled, DANESMTP_OPTIONS_VERSION) == DANESMTP_OK);
+    CHECK(filled.version == DANESMTP_OPTIONS_VERSION);
+    CHECK(filled.digest_preference == DANESMTP_DIGESTS_SHA512_FIRST);
+
+    CHECK(danesmtp_ctx_new(NULL, NULL) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_ctx_new(&ctx, NULL) == DANESMTP_OK && ctx != NULL);
+    danesmtp_ctx_free(ctx);
+    ctx = NULL;
+    CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_OK && ctx != NULL);
+    danesmtp_ctx_free(ctx);
+
+    opts.version = DANESMTP_OPTIONS_VERSION + 1; /* from a newer header */
+    ctx = (danesmtp_ctx *)&opts;                 /* must be reset to NULL on failure */
+    CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_E_VERSION);
+    CHECK(ctx == NULL);
+    CHECK(strstr(danesmtp_last_error(), "version") != NULL);
+    opts.version = 0;
+    CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_E_INVALID && ctx == NULL);
+    opts.version = DANESMTP_OPTIONS_VERSION;
+    opts.digest_preference = 7;
+    CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_E_INVALID && ctx == NULL);
+
+    danesmtp_ctx_free(NULL); /* NULL is fine for every free */
+    danesmtp_tlsa_free(NULL);
+    danesmtp_chain_free(NULL);
+    danesmtp_result_free(NULL);
+    danesmtp_free(NULL);
+}
+
+static void test_null_arguments(void) {
+    danesmtp_tlsa *set = NULL;
+    danesmtp_chain *chain = NULL;
+    danesmtp_result *res = NULL;
+    danesmtp_ctx *ctx = NULL;
+    danesmtp_tlsa_record rec;
+    unsigned char byte = 0;
+    char buf[8];
+    char *text = NULL;
+
+    CHECK(danesmtp_tlsa_new(NULL) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_chain_new(NULL) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_add(NULL, 3, 1, 1, &byte, 1) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_add_text(NULL, "3 1 1 00") == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_add_rdata(NULL, &byte, 1) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_count(NULL) == 0);
+    CHECK(danesmtp_tlsa_get(NULL, 0, &rec) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_chain_add_der(NULL, &byte, 1) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_chain_add_pem(NULL, "x", 1) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_chain_clear(NULL) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_chain_count(NULL) == 0);
+    CHECK(danesmtp_verify(NULL, NULL, NULL, NULL, 0, 0, &res) == DANESMTP_E_INVALID);
+    CHECK(res == NULL);
+    CHECK(danesmtp_result_verdict(NULL) == 0);
+    CHECK(danesmtp_result_reason(NULL) != NULL);
+    CHECK(danesmtp_result_depth(NULL) == -1);
+    CHECK(danesmtp_result_name(NULL) == NULL);
+    CHECK(danesmtp_result_record(NULL, &rec) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_make(NULL, 0, 3, 1, 1, -1, &text) == DANESMTP_E_INVALID);
+    CHECK(text == NULL);
+    CHECK(danesmtp_name_normalize(NULL, buf, sizeof buf) == DANESMTP_E_INVALID);
+
+    CHECK(danesmtp_tlsa_new(&set) == DANESMTP_OK);
+    CHECK(danesmtp_chain_new(&chain) == DANESMTP_OK);
+    CHECK(danesmtp_ctx_new(&ctx, NULL) == DANESMTP_OK);
+    CHECK(danesmtp_tlsa_add_text(set, NULL) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_add(set, 3, 1, 1, NULL, 5) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_add_rdata(set, NULL, 4) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_chain_add_der(chain, NULL, 5) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_chain_add_pem(chain, NULL, 5) == DANESMTP_E_INVALID);
+    /* An empty chain cannot be verified. */
+    CHECK(danesmtp_verify(ctx, set, chain, NULL, 0, DANESMTP_TIME_NOW, &res) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_verify(ctx, set, chain, NULL, 0, DANESMTP_TIME_NOW, NULL) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_verify(ctx, set, chain, NULL, 2, DANESMTP_TIME_NOW, &res) == DANESMTP_E_INVALID);
+    danesmtp_ctx_free(ctx);
+    danesmtp_chain_free(chain);
+    danesmtp_tlsa_free(set);
+}
+
+static void test_records(void) {
+    danesmtp_tlsa *set = NULL;
+    danesmtp_tlsa_record rec;
+    unsigned char digest[32];
+    unsigned char rdata[4] = {3, 1, 1, 0xab};
+    memset(digest, 0x11, sizeof digest);
+    CHECK(danesmtp_tlsa_new(&set) == DANESMTP_OK);
+    CHECK(danesmtp_tlsa_add(set, 3, 1, 1, digest, sizeof digest) == DANESMTP_OK);
+    CHECK(danesmtp_tlsa_add_text(set, "_25._tcp.mx.example. IN TLSA 0 0 1 ( 1111 )") == DANESMTP_OK);
+    CHECK(danesmtp_tlsa_add_rdata(set, rdata, sizeof rdata) == DANESMTP_OK);
+    CHECK(danesmtp_tlsa_add_text(set, "3 1 1 xyz") == DANESMTP_E_PARSE);
+    CHECK(strstr(danesmtp_last_error(), "hex") != NULL);
+    CHECK(danesmtp_tlsa_add_text(set, "3 1 1 abc") == DANESMTP_E_PARSE);
+    CHECK(strstr(danesmtp_last_error(), "odd") != NULL);
+    CHECK(danesmtp_tlsa_add_rdata(set, rdata, 2) == DANESMTP_E_PARSE);
+    CHECK(danesmtp_tlsa_count(set) == 3);
+
+    CHECK(danesmtp_tlsa_get(set, 0, &rec) == DANESMTP_OK);
+    CHECK(rec.usage == 3 && rec.selector == 1 && rec.mtype == 1 && rec.data_len == 32);
+    CHECK(rec.unusable_reason == NULL);
+    CHECK(danesmtp_tlsa_get(set, 1, &rec) == DANESMTP_OK);
+    CHECK(rec.usage == 0 && rec.unusable_reason != NULL);
+    CHECK(rec.unusable_reason && strstr(rec.unusable_reason, "PKIX-TA") != NULL);
+    CHECK(danesmtp_tlsa_get(set, 2, &rec) == DANESMTP_OK);
+    CHECK(rec.unusable_reason && strstr(rec.unusable_reason, "must be 32") != NULL);
+    CHECK(danesmtp_tlsa_get(set, 3, &rec) == DANESMTP_E_INVALID);
+    danesmtp_tlsa_free(set);
+}
+
+static void test_names(void) {
+    char out[DANESMTP_MAX_NAME + 1];
+    char small[4];
+    char longname[300];
+    CHECK(danesmtp_name_normalize("MX.Example.NET.", out, sizeof out) == DANESMTP_OK);
+    CHECK(strcmp(out, "mx.example.net") == 0);
+    CHECK(danesmtp_name_normalize("", out, sizeof out) == DANESMTP_E_PARSE);
+    CHECK(danesmtp_name_normalize("b\xc3\xbc" "cher.example", out, sizeof out) == DANESMTP_E_PARSE);
+    CHECK(danesmtp_name_normalize("mx.example.net", small, sizeof small) == DANESMTP_E_INVALID);
+    memset(longname, 'a', sizeof longname);
+    longname[100] = '.';
+    longname[200] = '.';
+    longname[299] = '\0';
+    CHECK(danesmtp_name_normalize(longname, out, sizeof out) == DANESMTP_E_LIMIT);
+}
+
+static void test_verify(void) {
+    danesmtp_ctx *ctx = NULL;
+    danesmtp_tlsa *set = NULL;
+    danesmtp_chain *chain = NULL;
+    danesmtp_result *res = NULL;
+    danesmtp_tlsa_record rec;
+    const char *names[] = {"mx.example.net", "example.net"};
+    const char *bad_names[] = {"mx..example.net"};
+    size_t pem_len = 0, key_len = 0, int_len = 0;
+    unsigned char *pem = read_file("leaf-san.full.pem", &pem_len);
+    unsigned char *key = read_file("leaf-san.key", &key_len);
+    unsigned char *intder = read_file("int.der", &int_len);
+    char *text = NULL;
+    char *leaf_text = NULL;
+    int i;
+
+    CHECK(danesmtp_ctx_new(&ctx, NULL) == DANESMTP_OK);
+    CHECK(danesmtp_tlsa_new(&set) == DANESMTP_OK);
+    CHECK(danesmtp_chain_new(&chain) == DANESMTP_OK);
+
+    /* The record for the intermediate (depth 1 of the full chain). */
+    CHECK(danesmtp_tlsa_make(pem, pem_len, 2, 1, 1, 1, &text) == DANESMTP_OK);
+    CHECK(text != NULL && strncmp(text, "2 1 1 ", 6) == 0 && strlen(text) == 6 + 64);
+    CHECK(danesmtp_tlsa_add_text(set, text) == DANESMTP_OK);
+    /* The same record from the intermediate alone. */
+    danesmtp_free(text);
+    text = NULL;
+    CHECK(danesmtp_tlsa_make(intder, int_len, 2, 1, 1, -1, &text) == DANESMTP_OK);
+    CHECK(danesmtp_tlsa_get(set, 0, &rec) == DANESMTP_OK);
+    danesmtp_free(text);
+    text = NULL;
+
+    /* Refusals: a key with selector 0, a depth beyond the chain, DANE-TA on the leaf. */
+    CHECK(danesmtp_tlsa_make(key, key_len, 3, 0, 1, -1, &text) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_make(pem, pem_len, 2, 1, 1, 3, &text) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_make(pem, pem_len, 2, 1, 1, 0, &text) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_tlsa_make((const unsigned char *)"junk", 4, 3, 1, 1, -1, &text) != DANESMTP_OK);
+    CHECK(text == NULL);
+    /* A private key gives the same 3 1 1 as the leaf certificate. */
+    CHECK(danesmtp_tlsa_make(key, key_len, 3, 1, 1, -1, &text) == DANESMTP_OK);
+    CHECK(danesmtp_tlsa_make(pem, pem_len, 3, 1, 1, -1, &leaf_text) == DANESMTP_OK);
+    CHECK(text && leaf_text && strcmp(text, leaf_text) == 0);
+    danesmtp_free(text);
+    danesmtp_free(leaf_text);
+
+    CHECK(danesmtp_chain_add_pem(chain, (const char *)pem, pem_len) == DANESMTP_OK);
+    CHECK(danesmtp_chain_count(chain) == 3);
+    CHECK(danesmtp_verify(ctx, set, chain, names, 2, 1800000000, &res) == DANESMTP_OK);
+    CHECK(danesmtp_result_verdict(res) == DANESMTP_AUTHENTICATED);
+    CHECK(danesmtp_result_depth(res) == 1);
+    CHECK(danesmtp_result_name(res) && strcmp(danesmtp_result_name(res), "mx.example.net") == 0);
+    CHECK(danesmtp_result_presented_name(res) != NULL);
+    CHECK(danesmtp_result_record(res, &rec) == DANESMTP_OK);
+    CHECK(rec.usage == 2 && rec.selector == 1 && rec.mtype == 1 && rec.unusable_reason == NULL);
+    danesmtp_result_free(res);
+    res = NULL;
+
+    /* Wrong name: a verdict, not an error. */
+    CHECK(danesmtp_verify(ctx, set, chain, names + 1, 1, 1800000000, &res) == DANESMTP_OK);
+    CHECK(danesmtp_result_verdict(res) == DANESMTP_NOT_AUTHENTICATED);
+    CHECK(danesmtp_result_depth(res) == -1);
+    CHECK(danesmtp_result_record(res, &rec) == DANESMTP_E_INVALID);
+    CHECK(strstr(danesmtp_result_reason(res), "example.net") != NULL);
+    danesmtp_result_free(res);
+    res = NULL;
+
+    /* A malformed reference identifier is an error, not a verdict. */
+    CHECK(danesmtp_verify(ctx, set, chain, bad_names, 1, 1800000000, &res) == DANESMTP_E_PARSE);
+    CHECK(res == NULL);
+
+    /* Clear and reuse the chain for another handshake: only the leaf now. */
+    CHECK(danesmtp_chain_clear(chain) == DANESMTP_OK && danesmtp_chain_count(chain) == 0);
+    CHECK(danesmtp_chain_add_pem(chain, (const char *)pem, 900) != DANESMTP_OK); /* cut */
+    CHECK(danesmtp_chain_count(chain) == 0); /* all or nothing */
+    CHECK(danesmtp_chain_add_pem(chain, "junk", 4) == DANESMTP_E_PARSE);
+    CHECK(danesmtp_chain_add_der(chain, (const unsigned char *)"\x30\x03\x02\x01", 4) == DANESMTP_E_PARSE);
+    CHECK(danesmtp_chain_add_der(chain, intder, int_len) == DANESMTP_OK);
+    CHECK(danesmtp_verify(ctx, set, chain, names, 2, DANESMTP_TIME_NOW, &res) == DANESMTP_OK);
+    CHECK(danesmtp_result_verdict(res) == DANESMTP_NOT_AUTHENTICATED);
+    danesmtp_result_free(res);
+    res = NULL;
+
+    /* The chain limit. */
+    for (i = 1; i < DANESMTP_MAX_CHAIN; ++i)
+        CHECK(danesmtp_chain_add_der(chain, intder, int_len) == DANESMTP_OK);
+    CHECK(danesmtp_chain_add_der(chain, intder, int_len) == DANESMTP_E_LIMIT);
+    CHECK(danesmtp_chain_count(chain) == DANESMTP_MAX_CHAIN);
+
+    danesmtp_chain_free(chain);
+    danesmtp_tlsa_free(set);
+    danesmtp_ctx_free(ctx);
+    free(pem);
+    free(key);
+    free(intder);
+}
+
+int main(void) {
+    test_versions_and_strings();
+    test_options();
+    test_null_arguments();
+    test_records();
+    test_names();
+    test_verify();
+    printf("capi_test: %d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
