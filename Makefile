@@ -25,7 +25,7 @@ CC       ?= gcc
 CXXFLAGS ?= -O2 -g
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion
-CPPFLAGS += -Iinclude -Iplugin
+CPPFLAGS += -Iinclude -Iplugin -Itests
 LIBS      = -lssl -lcrypto
 
 B        := build

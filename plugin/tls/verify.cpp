@@ -18,6 +18,7 @@
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 
@@ -56,6 +57,34 @@ struct PathResult {
     std::string why;
 };
 
+// Trust anchor dates (RFC 5280 section 6.1.1 d): a trust anchor is a name and
+// a key; path validation does not check its validity period. OpenSSL's DANE
+// code (and so Postfix) agrees for an anchor that is not self-issued, but
+// checks the dates of a self-signed one. We follow OpenSSL in both cases so
+// that a domain's records get the same verdict from us and from Postfix. The
+// certificate a bare DNS key (2 1 0) signed is not the anchor: its dates are
+// checked like any other certificate's.
+struct AnchorDates {
+    bool check_anchor_dates = false;
+};
+
+int anchor_dates_cb(int ok, X509_STORE_CTX* ctx) {
+    if (ok) return ok;
+    int err = X509_STORE_CTX_get_error(ctx);
+    if (err != X509_V_ERR_CERT_HAS_EXPIRED && err != X509_V_ERR_CERT_NOT_YET_VALID) return ok;
+    auto* policy = static_cast<const AnchorDates*>(X509_STORE_CTX_get_app_data(ctx));
+    STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(ctx);
+    X509* cert = X509_STORE_CTX_get_current_cert(ctx);
+    if (!policy || policy->check_anchor_dates || !path || !cert) return ok;
+    bool is_top = X509_STORE_CTX_get_error_depth(ctx) == sk_X509_num(path) - 1;
+    bool self_issued = X509_check_issued(cert, cert) == X509_V_OK;
+    if (is_top && !self_issued) {
+        X509_STORE_CTX_set_error(ctx, X509_V_OK);
+        return 1;
+    }
+    return ok;
+}
+
 // validate_path - X.509 path validation (RFC 5280 section 6) from the leaf to
 // `anchor`, with the presented certificates as untrusted intermediates.
 // X509_V_FLAG_PARTIAL_CHAIN makes a non-self-signed anchor acceptable, as
@@ -79,6 +108,10 @@ PathResult validate_path(const Chain& chain, X509* anchor, std::int64_t time, in
     X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
     X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(time));
+    AnchorDates policy;
+    policy.check_anchor_dates = min_length == 1;  // bare key: the top is not the anchor
+    X509_STORE_CTX_set_app_data(ctx.get(), &policy);
+    X509_STORE_CTX_set_verify_cb(ctx.get(), anchor_dates_cb);
     int rc = X509_verify_cert(ctx.get());
     if (rc != 1) {
         int err = X509_STORE_CTX_get_error(ctx.get());
@@ -164,6 +197,8 @@ core::Verdict verify(const VerifyRequest& req) {
         if (r.usage != core::kUsageDaneTa) continue;
         bool found = false;
         for (std::size_t d = 1; d < chain.size(); ++d) {
+            // A copy of the leaf above itself is never part of a path.
+            if (chain.certs()[d].der() == leaf.der()) continue;
             if (chain.certs()[d].matches(r.selector, r.mtype, r.data)) {
                 anchors.push_back({i, chain.certs()[d].x509(), false, false});
                 found = true;
@@ -183,7 +218,9 @@ core::Verdict verify(const VerifyRequest& req) {
         }
         if (!found && r.mtype == core::kMatchFull && r.selector == core::kSelectorSpki) {
             // 2 1 0: a bare TA key in DNS; the anchor is whichever presented
-            // certificate it signed (RFC 7671 section 5.2.3).
+            // certificate it signed (RFC 7671 section 5.2.3). When a
+            // certificate with that key is in the chain, it is the anchor
+            // instead, with its constraints (as in OpenSSL).
             PkeyPtr key = decode_spki(r.data.data(), r.data.size());
             if (!key) {
                 failures.push_back(core::describe(r) + ": OpenSSL cannot decode the key");
@@ -203,6 +240,7 @@ core::Verdict verify(const VerifyRequest& req) {
                                                        "this key");
                 continue;
             }
+            found = true;
         }
         if (!found) {
             std::string msg = core::describe(r) + ": no certificate at depth >= 1 matches";
