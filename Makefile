@@ -77,11 +77,11 @@ $(CLI): $(call obj,$(B),$(CLI_SRC)) $(LIB)
 deps:
 	@sh tests/install-deps.sh
 
-$(UNIT): $(call obj,$(B),$(TEST_SRC) $(CORE_SRC))
-	$(CXX) $(LDFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
+$(UNIT): $(call obj,$(B),$(TEST_SRC) $(CORE_SRC) $(CAPI_SRC))
+	$(CXX) $(LDFLAGS) -pthread -o $@ $^ -lboost_unit_test_framework $(LIBS)
 
-$(SAN)/unit-tests: $(call obj,$(SAN),$(TEST_SRC) $(CORE_SRC))
-	$(CXX) $(SANFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
+$(SAN)/unit-tests: $(call obj,$(SAN),$(TEST_SRC) $(CORE_SRC) $(CAPI_SRC))
+	$(CXX) $(SANFLAGS) -pthread -o $@ $^ -lboost_unit_test_framework $(LIBS)
 
 $(CAPI_TEST): tests/capi_test.c include/danesmtp.h $(LIB)
 	$(CC) -std=c99 -pedantic -Wall -Wextra -Wstrict-prototypes -Werror -Iinclude $(CFLAGS) \
@@ -99,6 +99,8 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 	DANESMTP_PKI=$(PKI) ./$(UNIT) --log_level=test_suite --report_level=short
 	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B) ./$(CAPI_TEST)
 	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B) sh tests/cli_test.sh $(CLI)
+	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B) valgrind -q --error-exitcode=1 --child-silent-after-fork=yes --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect ./$(CAPI_TEST)
 	$(MAKE) --no-print-directory abi-check
 
 asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(PKI)/.done

@@ -6,7 +6,12 @@
  * verdicts on the generated PKI (DANESMTP_PKI), and frees every allocation
  * (the ASan build of this test runs with leak detection).
  */
+#define _POSIX_C_SOURCE 200809L
 #include <danesmtp.h>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +283,22 @@ static void test_verify(void) {
     /* A malformed reference identifier is an error, not a verdict. */
     CHECK(danesmtp_verify(ctx, set, chain, bad_names, 1, 1800000000, &res) == DANESMTP_E_PARSE);
     CHECK(res == NULL);
+
+    /* Objects made before fork() work in the child (the header's fork rule). */
+    {
+        pid_t pid = fork();
+        int status = 0;
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            danesmtp_result *child = NULL;
+            int ok = danesmtp_verify(ctx, set, chain, names, 2, 1800000000, &child) == DANESMTP_OK &&
+                     danesmtp_result_verdict(child) == DANESMTP_AUTHENTICATED;
+            danesmtp_result_free(child);
+            _exit(ok ? 0 : 1);
+        }
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
 
     /* Clear and reuse the chain for another handshake: only the leaf now. */
     CHECK(danesmtp_chain_clear(chain) == DANESMTP_OK && danesmtp_chain_count(chain) == 0);
