@@ -22,6 +22,7 @@
 //    creation of 1000 TLSA sets and 3-certificate chains.
 #include <dlfcn.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -310,6 +311,9 @@ struct SslSetup {
 
 struct LoadSample {
     double dlopen_us = 0, dlsym_us = 0, ctx_us = 0, first_us = 0, second_us = 0;
+    // minor page faults of each step: in a forked child every first write to
+    // a page shared with the parent is one, as is every first touch of code
+    double dlopen_flt = 0, dlsym_flt = 0, ctx_flt = 0, first_flt = 0, second_flt = 0;
     int symbols = 0;
     char error[256] = {0};
 };
@@ -342,12 +346,21 @@ bool resolve(void* handle, const char* name, F* out, int* count, LoadSample* s) 
     return true;
 }
 
+long minor_faults() {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
 // load_once - runs in a fresh child. Returns false with s->error on failure.
 bool load_once(const char* path, const Bytes& spki_sha256, const std::vector<Bytes>& chain,
                LoadSample* s) {
+    long f[6];
+    f[0] = minor_faults();
     Clock::time_point t0 = Clock::now();
     void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     Clock::time_point t1 = Clock::now();
+    f[1] = minor_faults();
     if (!h) {
         std::snprintf(s->error, sizeof s->error, "dlopen: %s", dlerror());
         return false;
@@ -367,10 +380,12 @@ bool load_once(const char* path, const Bytes& spki_sha256, const std::vector<Byt
                resolve(h, "danesmtp_result_free", &a.result_free, &n, s) &&
                resolve(h, "danesmtp_last_error", &a.last_error, &n, s);
     Clock::time_point t2 = Clock::now();
+    f[2] = minor_faults();
     if (!all) return false;
     danesmtp_ctx* ctx = nullptr;
     int rc = a.ctx_new(&ctx, nullptr);
     Clock::time_point t3 = Clock::now();
+    f[3] = minor_faults();
     if (rc != DANESMTP_OK) {
         std::snprintf(s->error, sizeof s->error, "danesmtp_ctx_new: %s", a.last_error());
         return false;
@@ -398,8 +413,10 @@ bool load_once(const char* path, const Bytes& spki_sha256, const std::vector<Byt
     };
     bool first = verify_once();
     Clock::time_point t4 = Clock::now();
+    f[4] = minor_faults();
     bool second = first && verify_once();
     Clock::time_point t5 = Clock::now();
+    f[5] = minor_faults();
     a.ctx_free(ctx);
     if (!second) return false;
     s->dlopen_us = us_between(t0, t1);
@@ -407,6 +424,11 @@ bool load_once(const char* path, const Bytes& spki_sha256, const std::vector<Byt
     s->ctx_us = us_between(t2, t3);
     s->first_us = us_between(t3, t4);
     s->second_us = us_between(t4, t5);
+    s->dlopen_flt = static_cast<double>(f[1] - f[0]);
+    s->dlsym_flt = static_cast<double>(f[2] - f[1]);
+    s->ctx_flt = static_cast<double>(f[3] - f[2]);
+    s->first_flt = static_cast<double>(f[4] - f[3]);
+    s->second_flt = static_cast<double>(f[5] - f[4]);
     s->symbols = n;
     return true;
 }
@@ -436,12 +458,16 @@ double load_median(const std::vector<LoadSample>& v, double LoadSample::*field) 
     return median(x);
 }
 
-double load_total(const LoadSample& s) { return s.dlopen_us + s.dlsym_us + s.ctx_us + s.first_us; }
+// The total until the first verdict, per child: time or faults.
+double load_total(const LoadSample& s, bool faults) {
+    return faults ? s.dlopen_flt + s.dlsym_flt + s.ctx_flt + s.first_flt
+                  : s.dlopen_us + s.dlsym_us + s.ctx_us + s.first_us;
+}
 
-double load_median_total(const std::vector<LoadSample>& v) {
+std::vector<double> load_totals(const std::vector<LoadSample>& v, bool faults) {
     std::vector<double> x;
-    for (const LoadSample& s : v) x.push_back(load_total(s));
-    return median(x);
+    for (const LoadSample& s : v) x.push_back(load_total(s, faults));
+    return x;
 }
 
 // ---- 3. memory ---------------------------------------------------------
@@ -492,7 +518,7 @@ std::vector<MemRow> measure_memory(const danesmtp_ctx* ctx, const std::vector<By
     };
     {  // first-use allocations (OpenSSL caches) stay out of the figures
         danesmtp_chain* ch = nullptr;
-        danesmtp_chain_new(&ch);
+        if (danesmtp_chain_new(&ch) != DANESMTP_OK) die("memory: danesmtp_chain_new failed");
         fill_chain(ch);
         verify_ta(ch);
         danesmtp_chain_free(ch);
@@ -501,29 +527,33 @@ std::vector<MemRow> measure_memory(const danesmtp_ctx* ctx, const std::vector<By
     std::vector<danesmtp_tlsa*> sets(kMemoryObjects, nullptr);
     std::vector<danesmtp_chain*> chains(kMemoryObjects, nullptr);
     Mem m0 = mem_now();
-    for (int i = 0; i < kMemoryObjects; ++i) {
-        if (danesmtp_tlsa_new(&sets[i]) != DANESMTP_OK ||
-            danesmtp_tlsa_add(sets[i], 3, 1, 1, leaf_spki_sha256.data(),
-                              leaf_spki_sha256.size()) != DANESMTP_OK ||
-            danesmtp_chain_new(&chains[i]) != DANESMTP_OK)
-            die(std::string("memory: ") + danesmtp_last_error());
-        fill_chain(chains[i]);
+    Mem after[2][3];  // [round][created, verified, freed]
+    for (int round = 0; round < 2; ++round) {
+        for (int i = 0; i < kMemoryObjects; ++i) {
+            if (danesmtp_tlsa_new(&sets[i]) != DANESMTP_OK ||
+                danesmtp_tlsa_add(sets[i], 3, 1, 1, leaf_spki_sha256.data(),
+                                  leaf_spki_sha256.size()) != DANESMTP_OK ||
+                danesmtp_chain_new(&chains[i]) != DANESMTP_OK)
+                die(std::string("memory: ") + danesmtp_last_error());
+            fill_chain(chains[i]);
+        }
+        after[round][0] = mem_now();
+        for (danesmtp_chain* ch : chains) verify_ta(ch);
+        after[round][1] = mem_now();
+        for (int i = 0; i < kMemoryObjects; ++i) {
+            danesmtp_chain_free(chains[i]);
+            danesmtp_tlsa_free(sets[i]);
+        }
+        after[round][2] = mem_now();
     }
-    Mem m1 = mem_now();
-    for (danesmtp_chain* ch : chains) verify_ta(ch);
-    Mem m2 = mem_now();
-    for (int i = 0; i < kMemoryObjects; ++i) {
-        danesmtp_chain_free(chains[i]);
-        danesmtp_tlsa_free(sets[i]);
-    }
-    Mem m3 = mem_now();
     danesmtp_tlsa_free(ta_set);
 
-    auto d = [&](const Mem& a) { return Mem{a.rss - m0.rss, a.heap - m0.heap}; };
+    auto d = [&](const Mem& m) { return Mem{m.rss - m0.rss, m.heap - m0.heap}; };
     return {
-        {"created (set: one 3 1 1 record; chain: 3 x add_der)", d(m1)},
-        {"+ each chain verified once by 2 1 1 (keeps decoded X509)", d(m2)},
-        {"all freed again", d(m3)},
+        {"created (set: one 3 1 1 record; chain: 3 x add_der)", d(after[0][0])},
+        {"+ each chain verified once by 2 1 1 (keeps its X509s)", d(after[0][1])},
+        {"all freed", d(after[0][2])},
+        {"the same again: created, verified, all freed", d(after[1][2])},
     };
 }
 
@@ -605,13 +635,14 @@ int run(int argc, char** argv) {
                 root.size());
     std::printf("names {%s}, time %lld\n\n", kName, static_cast<long long>(kTime));
 
-    std::printf("%-44s %9s %14s %8s   %s\n", "verification (µs per call, median of 5)", "ours",
+    // (widths count bytes: a string holding "µ" gets one more)
+    std::printf("%-45s %9s %14s %8s   %s\n", "verification (µs per call, median of 5)", "ours",
                 "OpenSSL DANE", "ratio", "spread ours/OpenSSL");
     rule();
     for (auto& c : cases) {
         for (const Timed* t : {&c->capi, &c->cxx}) {
             std::string label = c->label + (t == &c->capi ? " (C API)" : " (C++ tls::verify)");
-            std::printf("%-44s %9.2f %14.2f %8.3f   %4.1f%% / %4.1f%%\n", label.c_str(), t->med(),
+            std::printf("%-44s %9.2f %14.2f %8.3g   %4.1f%% / %4.1f%%\n", label.c_str(), t->med(),
                         c->ossl.med(), t->med() / c->ossl.med(), t->spread(), c->ossl.spread());
         }
     }
@@ -635,46 +666,54 @@ int run(int argc, char** argv) {
         "median. Batches ~%.1f s each after a %.1f s warm-up; timing took %.1f s in all.\n\n",
         kBatchSeconds, kWarmupSeconds, timing_seconds);
 
-    std::printf("%-52s %17s %17s\n",
-                "load + first use in a fresh forked process (µs)", "OpenSSL not yet", "OpenSSL");
-    std::printf("%-52s %17s %17s\n", "(median of 20 children; min .. max below)", "initialised",
-                "initialised");
+    std::printf("%-50s %22s %22s\n", "load + first use in a fresh forked process",
+                "OpenSSL not yet init.", "OpenSSL initialised");
+    std::printf("%-50s %11s %11s %11s %11s\n", "(median of 20 children)", "µs", "page faults",
+                "µs", "page faults");
     rule();
     struct Step {
         std::string label;
-        double LoadSample::*field;
+        double LoadSample::*us;
+        double LoadSample::*faults;
     };
     const std::vector<Step> steps = {
-        {std::string("dlopen(") + lib_path + ", RTLD_NOW|RTLD_LOCAL)", &LoadSample::dlopen_us},
-        {"dlsym x " + std::to_string(cold.front().symbols) + " (ctx, tlsa, chain, verify, result)",
-         &LoadSample::dlsym_us},
-        {"first danesmtp_ctx_new", &LoadSample::ctx_us},
-        {"first 3 1 1 verification (set+chain+verify+frees)", &LoadSample::first_us},
+        {std::string("dlopen(") + lib_path + ", RTLD_NOW|RTLD_LOCAL)", &LoadSample::dlopen_us,
+         &LoadSample::dlopen_flt},
+        {"dlsym x " + std::to_string(cold.front().symbols) + " (ctx, tlsa, chain, verify, ...)",
+         &LoadSample::dlsym_us, &LoadSample::dlsym_flt},
+        {"first danesmtp_ctx_new", &LoadSample::ctx_us, &LoadSample::ctx_flt},
+        {"first 3 1 1 verification (set+chain+verify+frees)", &LoadSample::first_us,
+         &LoadSample::first_flt},
     };
-    for (const Step& s : steps)
-        std::printf("%-52s %17.1f %17.1f\n", s.label.c_str(), load_median(cold, s.field),
-                    load_median(warm, s.field));
-    std::printf("%-52s %17.1f %17.1f\n", "total until the first verdict", load_median_total(cold),
-                load_median_total(warm));
+    for (const Step& st : steps)
+        std::printf("%-50s %10.1f %11.0f %10.1f %11.0f\n", st.label.c_str(),
+                    load_median(cold, st.us), load_median(cold, st.faults),
+                    load_median(warm, st.us), load_median(warm, st.faults));
+    std::printf("%-50s %10.1f %11.0f %10.1f %11.0f\n", "total until the first verdict",
+                median(load_totals(cold, false)), median(load_totals(cold, true)),
+                median(load_totals(warm, false)), median(load_totals(warm, true)));
     auto range = [](const std::vector<LoadSample>& v) {
-        std::vector<double> x;
-        for (const LoadSample& s : v) x.push_back(load_total(s));
+        std::vector<double> x = load_totals(v, false);
         auto mm = std::minmax_element(x.begin(), x.end());
         char buf[64];
         std::snprintf(buf, sizeof buf, "%.0f .. %.0f", *mm.first, *mm.second);
         return std::string(buf);
     };
-    std::printf("%-52s %17s %17s\n", "  total, min .. max", range(cold).c_str(),
+    std::printf("%-51s %22s %22s\n", "  total µs, fastest .. slowest child", range(cold).c_str(),
                 range(warm).c_str());
-    std::printf("%-52s %17.1f %17.1f\n", "second 3 1 1 verification, same child (for scale)",
-                load_median(cold, &LoadSample::second_us), load_median(warm, &LoadSample::second_us));
+    std::printf("%-50s %10.1f %11.0f %10.1f %11.0f\n",
+                "second 3 1 1 verification (for scale)", load_median(cold, &LoadSample::second_us),
+                load_median(cold, &LoadSample::second_flt), load_median(warm, &LoadSample::second_us),
+                load_median(warm, &LoadSample::second_flt));
     rule();
     std::printf(
         "libssl, libcrypto, libstdc++ and libc are already mapped in this process (the bench links\n"
         "them), so dlopen maps and relocates libdanesmtp.so alone. \"OpenSSL not yet initialised\":\n"
         "children forked before this process made any OpenSSL call, so the first verification\n"
         "also pays OpenSSL's own start (config file, default provider, SHA2-256 fetch).\n"
-        "\"OpenSSL initialised\": forked after the benchmarks, as in an MTA after its handshake.\n\n");
+        "\"OpenSSL initialised\": forked after the benchmarks, as in an MTA after its handshake.\n"
+        "Page faults are minor faults (getrusage): copy-on-write of pages shared with the parent\n"
+        "and first touches of code and data.\n\n");
 
     std::printf("%-60s %12s %12s %10s\n",
                 "memory, 1000 x (TLSA set + leaf-san/int/root chain)", "RSS growth",
@@ -686,9 +725,11 @@ int run(int argc, char** argv) {
                     static_cast<double>(r.delta.heap) / 1024.0,
                     static_cast<double>(r.delta.heap) / kMemoryObjects);
     rule();
-    std::printf("Growth over the state before creation. RSS from /proc/self/statm (pages; malloc\n"
-                "may reuse freed memory, and keeps what it has), heap from mallinfo2() (bytes\n"
-                "handed out, including OpenSSL's). Chain DER: %zu B per chain.\n",
+    std::printf("Growth over the state before the first creation. RSS from /proc/self/statm\n"
+                "(malloc keeps freed pages), heap in use from mallinfo2() (bytes handed out,\n"
+                "OpenSSL's included). \"heap each\" = heap in use / 1000. Chain DER: %zu B per\n"
+                "chain. A chain keeps the certificates OpenSSL decoded for a DANE-TA check\n"
+                "until it is cleared or freed.\n",
                 leaf.size() + inter.size() + root.size());
 
     SSL_CTX_free(ssl_setup.ctx);
