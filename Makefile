@@ -26,13 +26,13 @@ CXXFLAGS ?= -O2 -g
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion
 CPPFLAGS += -Iinclude -Iplugin -Itests
-LIBS      = -lssl -lcrypto
+LIBS      = -lunbound -lssl -lcrypto -pthread
 
 B        := build
 SAN      := build/asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRC := $(wildcard plugin/core/*.cpp) $(wildcard plugin/tls/*.cpp)
+CORE_SRC := $(wildcard plugin/core/*.cpp) $(wildcard plugin/tls/*.cpp) $(wildcard plugin/dns/*.cpp)
 CAPI_SRC := $(wildcard plugin/capi/*.cpp)
 CLI_SRC  := $(wildcard plugin/cli/*.cpp)
 TEST_SRC := $(wildcard tests/unit/*.cpp) tests/oracle/openssl_dane.cpp

@@ -27,14 +27,17 @@
  *     danesmtp_options_init().
  *
  * Threads and fork
- *   - A danesmtp_ctx is immutable once created: any number of threads may use
- *     one context at the same time.
+ *   - Any number of threads may use one danesmtp_ctx at the same time
+ *     (verification reads it; lookups share its resolver and DNS cache).
  *   - A danesmtp_tlsa set may be read by several threads at once (verify does
  *     not change it); adding records needs exclusive use.
  *   - A danesmtp_chain and a danesmtp_result belong to one thread at a time
  *     (a chain caches digests and decoded certificates as it is verified).
- *   - The library starts no threads and holds no sockets or file
- *     descriptors. Objects created before fork() can be used in the child.
+ *   - No thread of the library outlives a call: a lookup resolves on short-
+ *     lived threads joined before it returns, and keeps no sockets open
+ *     between calls. Objects created before fork() can be used in the child;
+ *     a child starts a resolver of its own on its first lookup (the parent's
+ *     resolver memory is left alone in the child, never touched).
  *
  * Example
  *   danesmtp_ctx *ctx; danesmtp_tlsa *tlsa; danesmtp_chain *chain;
@@ -90,6 +93,7 @@ DANESMTP_API unsigned long danesmtp_version_number(void);
 #define DANESMTP_E_UNSUPPORTED (-5) /* well-formed input this library does not handle */
 #define DANESMTP_E_VERSION (-6)     /* an options struct of an unknown version */
 #define DANESMTP_E_INTERNAL (-7)    /* an OpenSSL failure or a bug */
+#define DANESMTP_E_RESOLVER (-8)    /* the resolver cannot start or cannot validate DNSSEC */
 
 /* A static English string for a status code; never NULL. */
 DANESMTP_API const char *danesmtp_strerror(int status);
@@ -129,9 +133,19 @@ DANESMTP_API int danesmtp_name_normalize(const char *name, char *out, size_t out
 typedef struct danesmtp_options {
     unsigned int version;           /* DANESMTP_OPTIONS_VERSION */
     unsigned int digest_preference; /* DANESMTP_DIGESTS_*; version 1 */
+    /* Resolver and policy settings, in the format of /etc/danesmtp.conf
+     * (man danesmtp.conf): `key = value` lines. The file is read first,
+     * then the text; later scalar values replace earlier ones, lists add up.
+     * Either may be NULL. The library never reads /etc/danesmtp.conf unless
+     * it is named here. Read when the context is created. Version 1. */
+    const char *config_file;
+    const char *config_text;
 } danesmtp_options;
 
-#define DANESMTP_OPTIONS_INIT { DANESMTP_OPTIONS_VERSION, DANESMTP_DIGESTS_SHA512_FIRST }
+#define DANESMTP_OPTIONS_INIT { DANESMTP_OPTIONS_VERSION, DANESMTP_DIGESTS_SHA512_FIRST, NULL, NULL }
+
+/* The configuration file the danesmtp tool and the MTA adapters read. */
+#define DANESMTP_CONFIG_FILE "/etc/danesmtp.conf"
 
 /* Fill *opts with the defaults of options version `version`.
  * DANESMTP_E_VERSION when this library does not know that version. */
@@ -139,7 +153,10 @@ DANESMTP_API int danesmtp_options_init(danesmtp_options *opts, unsigned int vers
 
 typedef struct danesmtp_ctx danesmtp_ctx;
 
-/* Create a context. opts may be NULL for the defaults. The library reads only
+/* Create a context. opts may be NULL for the defaults. A configuration that
+ * does not parse is DANESMTP_E_PARSE, with the file and line in
+ * danesmtp_last_error(). The resolver itself starts on first lookup, in the
+ * process that looks up (a context made before fork() is fine in the child). The library reads only
  * the fields that opts->version defines; a version newer than the library
  * knows is DANESMTP_E_VERSION, 0 is DANESMTP_E_INVALID. */
 DANESMTP_API int danesmtp_ctx_new(danesmtp_ctx **out, const danesmtp_options *opts);
@@ -250,6 +267,79 @@ DANESMTP_API const char *danesmtp_result_presented_name(const danesmtp_result *r
 /* The matched record (unusable_reason is NULL). DANESMTP_E_INVALID when the
  * result is not authenticated. Pointers live as long as the result. */
 DANESMTP_API int danesmtp_result_record(const danesmtp_result *res, danesmtp_tlsa_record *out);
+
+/* ---- Discovery before connecting (RFC 7672 section 2) ----------------- */
+
+/* Domain status: can mail for the destination go out now? */
+#define DANESMTP_DOMAIN_OK 0       /* try the hosts in order, each as its verdict says */
+#define DANESMTP_DOMAIN_DEFER 1    /* temporary failure: send nothing now (bogus or
+                                      failed MX lookup, no host reachable, mandatory
+                                      DANE unmet, resolver not validating) */
+#define DANESMTP_DOMAIN_NULL_MX 2  /* the domain accepts no mail (RFC 7505) */
+#define DANESMTP_DOMAIN_NXDOMAIN 3 /* the domain does not exist */
+
+/* Host verdict: what the connection to this MX host requires. */
+#define DANESMTP_HOST_DANE 1        /* TLS required, authenticated with the host's TLSA set */
+#define DANESMTP_HOST_ENCRYPT 2     /* TLS required, no authentication possible */
+#define DANESMTP_HOST_MAY 3         /* opportunistic TLS, as without DANE */
+#define DANESMTP_HOST_UNREACHABLE 4 /* do not connect: a lookup failed or was bogus */
+
+typedef struct danesmtp_plan danesmtp_plan;
+typedef struct danesmtp_host danesmtp_host;
+
+/* Look up `domain` (the next-hop domain of a recipient) for `port` (25 for
+ * MX delivery): MX hosts in preference order, their addresses, TLSA records,
+ * TLSA base domain, SNI name, reference identifiers and verdicts. A DNS or
+ * DNSSEC failure is not an error of this call: it is a plan whose status is
+ * DANESMTP_DOMAIN_DEFER, or a host marked unreachable, with the reason.
+ * Errors are for a malformed domain (DANESMTP_E_PARSE) or a port of 0. */
+DANESMTP_API int danesmtp_lookup_domain(danesmtp_ctx *ctx, const char *domain,
+                                        unsigned int port, danesmtp_plan **out);
+/* The same for one host an MTA chose itself (it resolved the MX records).
+ * Only the host name and its CNAME expansion are reference identifiers, and
+ * a match is never reported as "Verified" (we did not see the MX lookup). */
+DANESMTP_API int danesmtp_lookup_host(danesmtp_ctx *ctx, const char *host, unsigned int port,
+                                      danesmtp_plan **out);
+/* Start the resolver now and check that DNSSEC validation works: the trust
+ * anchor's zone must validate as secure. DANESMTP_E_RESOLVER, with a sentence
+ * in danesmtp_last_error(), when it does not; lookups then defer. */
+DANESMTP_API int danesmtp_selftest(danesmtp_ctx *ctx);
+
+DANESMTP_API void danesmtp_plan_free(danesmtp_plan *plan);
+DANESMTP_API int danesmtp_plan_status(const danesmtp_plan *plan);
+DANESMTP_API const char *danesmtp_plan_reason(const danesmtp_plan *plan); /* "" when none */
+DANESMTP_API const char *danesmtp_plan_domain(const danesmtp_plan *plan);
+/* 1 when the MX RRset was DNSSEC-secure (matches may be called "Verified"). */
+DANESMTP_API int danesmtp_plan_mx_secure(const danesmtp_plan *plan);
+DANESMTP_API int danesmtp_plan_implicit_mx(const danesmtp_plan *plan);
+/* 1 when audit-only mode is configured: report verdicts, never block. */
+DANESMTP_API int danesmtp_plan_audit_only(const danesmtp_plan *plan);
+DANESMTP_API size_t danesmtp_plan_host_count(const danesmtp_plan *plan);
+/* Host `index` in the order to try, or NULL. Lives as long as the plan. */
+DANESMTP_API const danesmtp_host *danesmtp_plan_host(const danesmtp_plan *plan, size_t index);
+
+DANESMTP_API const char *danesmtp_host_name(const danesmtp_host *host);
+DANESMTP_API unsigned int danesmtp_host_preference(const danesmtp_host *host);
+DANESMTP_API int danesmtp_host_verdict(const danesmtp_host *host);
+DANESMTP_API const char *danesmtp_host_reason(const danesmtp_host *host);
+/* Where the TLSA RRset was found, and the SNI name to send; "" when none. */
+DANESMTP_API const char *danesmtp_host_tlsa_base(const danesmtp_host *host);
+DANESMTP_API const char *danesmtp_host_sni(const danesmtp_host *host);
+/* 1 when an authenticated session may be reported as "Verified" (secure MX
+ * RRset); 0 means "Trusted" at best (RFC 7672 section 2.2.1). */
+DANESMTP_API int danesmtp_host_verified_possible(const danesmtp_host *host);
+DANESMTP_API size_t danesmtp_host_address_count(const danesmtp_host *host);
+DANESMTP_API const char *danesmtp_host_address(const danesmtp_host *host, size_t index);
+/* Reference identifiers to pass to danesmtp_verify(), in order. */
+DANESMTP_API size_t danesmtp_host_name_count(const danesmtp_host *host);
+DANESMTP_API const char *const *danesmtp_host_names(const danesmtp_host *host);
+/* The host's TLSA RRset (possibly empty), ready for danesmtp_verify(). */
+DANESMTP_API const danesmtp_tlsa *danesmtp_host_tlsa(const danesmtp_host *host);
+
+/* "ok", "defer", "null MX", "no such domain" / "dane", "encrypt", "may",
+ * "unreachable"; "invalid" for other values. */
+DANESMTP_API const char *danesmtp_domain_status_name(int status);
+DANESMTP_API const char *danesmtp_host_verdict_name(int verdict);
 
 /* ---- Publishing records ----------------------------------------------- */
 

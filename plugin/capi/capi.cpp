@@ -14,8 +14,17 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "core/config.hpp"
+#include "core/discovery.hpp"
 #include "core/error.hpp"
 #include "core/names.hpp"
+#include "dns/unbound.hpp"
 #include "core/tlsa.hpp"
 #include "tls/chain.hpp"
 #include "tls/make.hpp"
@@ -23,11 +32,36 @@
 
 struct danesmtp_ctx {
     danesmtp::core::DigestPreference digests = danesmtp::core::DigestPreference::sha512_first;
+    danesmtp::core::Config config;
+
+    // The resolver starts on first use, in the process that uses it. After
+    // fork() the child sees a different pid and starts its own; the parent's
+    // object is deliberately leaked in the child (its locks may have been
+    // held by another thread at fork time, so it is never touched there).
+    std::mutex mu;
+    danesmtp::dns::UnboundResolver* resolver = nullptr;
+    pid_t resolver_pid = 0;
+    std::string resolver_error;  // why the resolver is unusable, "" when fine
+
+    ~danesmtp_ctx() {
+        if (resolver_pid == getpid()) delete resolver;
+    }
 };
 
 struct danesmtp_tlsa {
     std::vector<danesmtp::core::TlsaRecord> records;
     std::vector<std::string> reasons;  // "" when usable; parallel to records
+};
+
+struct danesmtp_host {
+    const danesmtp::core::HostPlan* host = nullptr;
+    danesmtp_tlsa tlsa;
+    std::vector<const char*> names;  // into host->names
+};
+
+struct danesmtp_plan {
+    danesmtp::core::Plan plan;
+    std::vector<danesmtp_host> hosts;
 };
 
 struct danesmtp_chain {
@@ -113,6 +147,78 @@ void add_record(danesmtp_tlsa* set, danesmtp::core::TlsaRecord r) {
     }
 }
 
+std::string read_config_file(const char* path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error(ErrorCode::invalid_argument, std::string("cannot read ") + path + ": " +
+                                                     std::strerror(errno));
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// resolver_of - the context's resolver for this process, started on first
+// use and checked once (DNSSEC must validate). nullptr with *why set when it
+// cannot be used.
+danesmtp::dns::UnboundResolver* resolver_of(danesmtp_ctx* ctx, std::string* why) {
+    std::lock_guard<std::mutex> lock(ctx->mu);
+    pid_t pid = getpid();
+    if (ctx->resolver_pid != pid) {
+        ctx->resolver = nullptr;  // a parent's resolver: leaked on purpose, see danesmtp_ctx
+        ctx->resolver_error.clear();
+        ctx->resolver_pid = pid;
+        try {
+            auto r = std::make_unique<danesmtp::dns::UnboundResolver>(ctx->config.resolver);
+            ctx->resolver_error = r->self_test();
+            ctx->resolver = r.release();
+        } catch (const Error& e) {
+            ctx->resolver_error = e.what();
+        }
+    }
+    *why = ctx->resolver_error;
+    return ctx->resolver_error.empty() ? ctx->resolver : nullptr;
+}
+
+danesmtp_plan* make_plan(danesmtp::core::Plan p) {
+    auto out = std::make_unique<danesmtp_plan>();
+    out->plan = std::move(p);
+    out->hosts.resize(out->plan.hosts.size());
+    for (std::size_t i = 0; i < out->plan.hosts.size(); ++i) {
+        danesmtp_host& h = out->hosts[i];
+        h.host = &out->plan.hosts[i];
+        for (const auto& r : h.host->records) add_record(&h.tlsa, r);
+        for (const auto& n : h.host->names) h.names.push_back(n.c_str());
+        h.names.push_back(nullptr);
+    }
+    return out.release();
+}
+
+int lookup(danesmtp_ctx* ctx, const char* name, unsigned int port, danesmtp_plan** out,
+           bool domain) {
+    if (out) *out = nullptr;
+    return guard([&] {
+        require(ctx && name && out, "lookup: NULL argument");
+        require(port > 0 && port <= 65535, "lookup: port must be 1-65535");
+        std::string normalized = danesmtp::core::normalize_name(name);
+        std::string why;
+        danesmtp::dns::UnboundResolver* resolver = resolver_of(ctx, &why);
+        danesmtp::core::Plan p;
+        if (!resolver) {
+            p.domain = normalized;
+            p.port = static_cast<std::uint16_t>(port);
+            p.status = danesmtp::core::DomainStatus::defer;
+            p.reason = "resolver unusable: " + why;
+        } else if (domain) {
+            p = danesmtp::core::plan_domain(*resolver, normalized, static_cast<std::uint16_t>(port),
+                                            ctx->config.policy);
+        } else {
+            p = danesmtp::core::plan_host(*resolver, normalized, static_cast<std::uint16_t>(port),
+                                          ctx->config.policy);
+        }
+        *out = make_plan(std::move(p));
+    });
+}
+
 }  // namespace
 
 extern "C" {
@@ -133,6 +239,7 @@ const char* danesmtp_strerror(int status) {
         case DANESMTP_E_UNSUPPORTED: return "unsupported input";
         case DANESMTP_E_VERSION: return "unknown options version";
         case DANESMTP_E_INTERNAL: return "internal error";
+        case DANESMTP_E_RESOLVER: return "resolver cannot validate DNSSEC";
         default: return "unknown status code";
     }
 }
@@ -176,6 +283,11 @@ int danesmtp_ctx_new(danesmtp_ctx** out, const danesmtp_options* opts) {
         require(!opts || opts->version != 0, "danesmtp_ctx_new: options version is 0");
         auto ctx = std::make_unique<danesmtp_ctx>();
         if (opts) {  // version 1 fields
+            if (opts->config_file)
+                danesmtp::core::apply_config_text(read_config_file(opts->config_file),
+                                                  opts->config_file, &ctx->config);
+            if (opts->config_text)
+                danesmtp::core::apply_config_text(opts->config_text, "config_text", &ctx->config);
             switch (opts->digest_preference) {
                 case DANESMTP_DIGESTS_SHA512_FIRST:
                     ctx->digests = danesmtp::core::DigestPreference::sha512_first;
@@ -188,6 +300,8 @@ int danesmtp_ctx_new(danesmtp_ctx** out, const danesmtp_options* opts) {
                                                                  std::to_string(opts->digest_preference));
             }
         }
+        if (opts && (opts->config_file || opts->config_text))
+            ctx->digests = ctx->config.digests;  // the configuration has the last word
         *out = ctx.release();
     });
 }
@@ -359,6 +473,116 @@ int danesmtp_result_record(const danesmtp_result* res, danesmtp_tlsa_record* out
         static const std::string usable;
         fill(res->verdict.record, usable, out);
     });
+}
+
+int danesmtp_lookup_domain(danesmtp_ctx* ctx, const char* domain, unsigned int port,
+                           danesmtp_plan** out) {
+    return lookup(ctx, domain, port, out, true);
+}
+
+int danesmtp_lookup_host(danesmtp_ctx* ctx, const char* host, unsigned int port,
+                         danesmtp_plan** out) {
+    return lookup(ctx, host, port, out, false);
+}
+
+int danesmtp_selftest(danesmtp_ctx* ctx) {
+    std::string why;
+    int rc = guard([&] {
+        require(ctx != nullptr, "danesmtp_selftest: ctx is NULL");
+        resolver_of(ctx, &why);
+    });
+    if (rc != DANESMTP_OK) return rc;
+    if (!why.empty()) {
+        set_last_error(why.c_str());
+        return DANESMTP_E_RESOLVER;
+    }
+    return DANESMTP_OK;
+}
+
+void danesmtp_plan_free(danesmtp_plan* plan) { delete plan; }
+
+int danesmtp_plan_status(const danesmtp_plan* plan) {
+    if (!plan) return DANESMTP_DOMAIN_DEFER;
+    switch (plan->plan.status) {
+        case danesmtp::core::DomainStatus::ok: return DANESMTP_DOMAIN_OK;
+        case danesmtp::core::DomainStatus::defer: return DANESMTP_DOMAIN_DEFER;
+        case danesmtp::core::DomainStatus::null_mx: return DANESMTP_DOMAIN_NULL_MX;
+        case danesmtp::core::DomainStatus::nxdomain: return DANESMTP_DOMAIN_NXDOMAIN;
+    }
+    return DANESMTP_DOMAIN_DEFER;
+}
+
+const char* danesmtp_plan_reason(const danesmtp_plan* plan) {
+    return plan ? plan->plan.reason.c_str() : "no plan";
+}
+
+const char* danesmtp_plan_domain(const danesmtp_plan* plan) {
+    return plan ? plan->plan.domain.c_str() : "";
+}
+
+int danesmtp_plan_mx_secure(const danesmtp_plan* plan) {
+    return plan && plan->plan.mx_security == danesmtp::core::DnsSecurity::secure;
+}
+
+int danesmtp_plan_implicit_mx(const danesmtp_plan* plan) { return plan && plan->plan.implicit_mx; }
+
+int danesmtp_plan_audit_only(const danesmtp_plan* plan) { return plan && plan->plan.audit_only; }
+
+size_t danesmtp_plan_host_count(const danesmtp_plan* plan) { return plan ? plan->hosts.size() : 0; }
+
+const danesmtp_host* danesmtp_plan_host(const danesmtp_plan* plan, size_t index) {
+    return plan && index < plan->hosts.size() ? &plan->hosts[index] : nullptr;
+}
+
+const char* danesmtp_host_name(const danesmtp_host* h) { return h ? h->host->name.c_str() : ""; }
+
+unsigned int danesmtp_host_preference(const danesmtp_host* h) { return h ? h->host->preference : 0; }
+
+int danesmtp_host_verdict(const danesmtp_host* h) {
+    if (!h) return DANESMTP_HOST_UNREACHABLE;
+    switch (h->host->verdict) {
+        case danesmtp::core::HostVerdict::dane: return DANESMTP_HOST_DANE;
+        case danesmtp::core::HostVerdict::encrypt: return DANESMTP_HOST_ENCRYPT;
+        case danesmtp::core::HostVerdict::may: return DANESMTP_HOST_MAY;
+        case danesmtp::core::HostVerdict::unreachable: return DANESMTP_HOST_UNREACHABLE;
+    }
+    return DANESMTP_HOST_UNREACHABLE;
+}
+
+const char* danesmtp_host_reason(const danesmtp_host* h) { return h ? h->host->reason.c_str() : ""; }
+const char* danesmtp_host_tlsa_base(const danesmtp_host* h) { return h ? h->host->tlsa_base.c_str() : ""; }
+const char* danesmtp_host_sni(const danesmtp_host* h) { return h ? h->host->sni.c_str() : ""; }
+int danesmtp_host_verified_possible(const danesmtp_host* h) { return h && h->host->verified_possible; }
+size_t danesmtp_host_address_count(const danesmtp_host* h) { return h ? h->host->addresses.size() : 0; }
+
+const char* danesmtp_host_address(const danesmtp_host* h, size_t index) {
+    return h && index < h->host->addresses.size() ? h->host->addresses[index].c_str() : nullptr;
+}
+
+size_t danesmtp_host_name_count(const danesmtp_host* h) { return h ? h->host->names.size() : 0; }
+
+const char* const* danesmtp_host_names(const danesmtp_host* h) { return h ? h->names.data() : nullptr; }
+
+const danesmtp_tlsa* danesmtp_host_tlsa(const danesmtp_host* h) { return h ? &h->tlsa : nullptr; }
+
+const char* danesmtp_domain_status_name(int status) {
+    switch (status) {
+        case DANESMTP_DOMAIN_OK: return "ok";
+        case DANESMTP_DOMAIN_DEFER: return "defer";
+        case DANESMTP_DOMAIN_NULL_MX: return "null MX";
+        case DANESMTP_DOMAIN_NXDOMAIN: return "no such domain";
+        default: return "invalid";
+    }
+}
+
+const char* danesmtp_host_verdict_name(int verdict) {
+    switch (verdict) {
+        case DANESMTP_HOST_DANE: return "dane";
+        case DANESMTP_HOST_ENCRYPT: return "encrypt";
+        case DANESMTP_HOST_MAY: return "may";
+        case DANESMTP_HOST_UNREACHABLE: return "unreachable";
+        default: return "invalid";
+    }
 }
 
 int danesmtp_tlsa_make(const unsigned char* input, size_t len, uint8_t usage, uint8_t selector,

@@ -1,0 +1,59 @@
+// config.hpp - /etc/danesmtp.conf and the options text of the C interface.
+//
+// Format: one `key = value` per line; '#' starts a comment; blank lines are
+// ignored; keys marked (list) may repeat and accumulate. Documented for
+// administrators in man/danesmtp.conf.5.
+//
+//   trust-anchor-file = PATH        DS/DNSKEY records in zone-file format
+//   auto-trust-anchor-file = PATH   RFC 5011 file kept by unbound-anchor
+//   trust-anchor = RR               (list) one DS or DNSKEY record
+//   resolv-conf = PATH              forward to the resolvers listed there
+//   forward = ADDR[@PORT]           (list) forward to this validating resolver
+//   recursion = yes|no              resolve from the root hints (no forwarder)
+//   stub = ZONE ADDR[@PORT]         (list) ask this server for this zone
+//   timeout = MILLISECONDS          per lookup (default 10000)
+//   insecure-mx = dane|encrypt|ignore   (RFC 7672 section 2.2.1; default dane)
+//   mandatory-dane = DOMAIN         (list) defer when DOMAIN has no usable TLSA
+//   audit-only = yes|no             report verdicts, never block (section 9.1)
+//   digest-preference = sha512|sha256   digest agility order (RFC 7671 section 9)
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/discovery.hpp"
+#include "core/tlsa.hpp"
+
+namespace danesmtp::core {
+
+struct ResolverConfig {
+    std::string trust_anchor_file;
+    std::string auto_trust_anchor_file;
+    std::vector<std::string> trust_anchors;
+    std::string resolv_conf;
+    std::vector<std::string> forwarders;
+    bool recursion = false;
+    std::vector<std::pair<std::string, std::string>> stubs;  // zone, addr[@port]
+    unsigned timeout_ms = 10000;
+
+    // Does the configuration name any source of answers / of trust?
+    bool has_source() const { return !resolv_conf.empty() || !forwarders.empty() || recursion || !stubs.empty(); }
+    bool has_anchor() const {
+        return !trust_anchor_file.empty() || !auto_trust_anchor_file.empty() || !trust_anchors.empty();
+    }
+};
+
+struct Config {
+    ResolverConfig resolver;
+    Policy policy;
+    DigestPreference digests = DigestPreference::sha512_first;
+};
+
+// apply_config_text - parse `text` into *config, lists appended, scalars
+// replaced. `origin` names the source in messages ("/etc/danesmtp.conf").
+// Throws Error(parse) naming the line for an unknown key or a bad value.
+void apply_config_text(std::string_view text, const std::string& origin, Config* config);
+
+}  // namespace danesmtp::core
