@@ -1,0 +1,793 @@
+#!/usr/bin/env python3
+"""labgen.py -- build the danesmtp test lab's data; helper of lab.sh.
+
+  labgen.py generate --cases FILE --state DIR --pki DIR
+                     --dns-port N --smtp-port N
+      Reads the case table (tests/lab/cases, format documented there) and
+      writes into DIR (which must exist and be empty of earlier output):
+        certs/   lab leaf certificates (NAME.pem .key .der .spki.der
+                 .chain.pem = leaf + int + root)
+        keys/    DNSSEC keys, one subdirectory per zone (ldns-keygen)
+        zones/   ZONE.zone (unsigned source) and ZONE.signed
+        nsd/     nsd.conf and NSD's state files
+        trust-anchor, stubs, lab.env, servers
+      "servers" lists the SMTP servers lab.sh starts, one per line:
+        LABEL IP HOSTNAME CHAIN KEY FLAGS      (FLAGS: comma list or "-")
+
+  labgen.py wait --state DIR [--timeout SECONDS]
+      Waits until NSD answers authoritatively for every served zone and
+      every SMTP server greets with 220, while checking that the processes
+      listed in DIR/procs are alive.  Exit status 0 when all answer.
+
+Uses only the Python standard library plus the openssl, ldns-keygen,
+ldns-signzone and ldns-key2ds commands.
+"""
+
+import argparse
+import base64
+import hashlib
+import os
+import random
+import re
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+TLD = "test."
+TTL = 60
+DNS_ADDR = "127.0.0.1"
+DEAD_ADDR = "127.0.0.254"
+NORMAL_START = "20200101000000Z"
+NORMAL_END = "20400101000000Z"
+EXPIRED_INCEPTION = "20200101000000"
+EXPIRED_EXPIRATION = "20210101000000"
+ZONE_MODES = ("signed", "unsigned", "bogus-ds", "expired", "dead")
+SERVER_FLAGS = ("no-starttls", "broken-tls")
+ALGORITHM = "ECDSAP256SHA256"
+
+prog = "labgen"
+
+
+class LabError(Exception):
+    pass
+
+
+def die(msg):
+    sys.stderr.write("%s: %s\n" % (prog, msg))
+    sys.exit(1)
+
+
+def run(cmd, cwd=None):
+    """Run a command; return its stdout; on failure raise with its output."""
+    p = subprocess.run(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise LabError("command failed (exit %d): %s\n%s%s" % (
+            p.returncode, " ".join(cmd),
+            p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace")))
+    return p.stdout.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------
+# names
+
+LABEL_RE = re.compile(r"^[A-Za-z0-9_*]([A-Za-z0-9_-]*[A-Za-z0-9_])?$")
+
+
+def fqdn(name, where):
+    """Lower-case absolute name with trailing dot; checks syntax."""
+    if name == ".":
+        return "."
+    n = name.lower()
+    if not n.endswith("."):
+        n += "."
+    for label in n[:-1].split("."):
+        if not LABEL_RE.match(label) or len(label) > 63:
+            raise LabError("%s: bad name %r" % (where, name))
+    return n
+
+
+def under(name, zone):
+    """True if name is zone or below it."""
+    return zone == "." or name == zone or name.endswith("." + zone)
+
+
+def file_stem(zone):
+    return zone.rstrip(".") or "root"
+
+
+# ---------------------------------------------------------------------------
+# the case table
+
+
+class Zone:
+    def __init__(self, name, mode):
+        self.name = name
+        self.mode = mode
+        self.parent = None
+        self.children = []
+        self.records = []        # (owner, type, rdata)
+        self.ds = []             # DS lines for the parent
+        self.ksk = None          # key base names
+        self.zsk = None
+        self.corrupt = set()     # (owner, covered type) to corrupt
+
+    @property
+    def served(self):
+        return self.mode != "dead"
+
+    @property
+    def signed(self):
+        return self.mode != "unsigned"
+
+
+class Case:
+    def __init__(self, cid, domain, expect):
+        self.id = cid
+        self.domain = domain
+        self.expect = expect
+        self.servers = []
+
+
+class Server:
+    def __init__(self, label, host, ip, cert, flags, case):
+        self.label = label
+        self.host = host
+        self.ip = ip
+        self.cert = cert
+        self.flags = flags
+        self.case = case
+        self.chain = None
+        self.key = None
+
+
+class Table:
+    def __init__(self):
+        self.zones = {}
+        self.leaves = {}         # name -> [dnsnames]
+        self.cases = []
+        self.servers = []
+        self.records = []        # (owner, type, rdata, where)
+        self.tlsa = []           # (owner, u, s, m, ref, bad, where)
+
+
+def parse_cases(path, smtp_port):
+    t = Table()
+    case = None
+    with open(path, encoding="utf-8") as f:
+        lines = f.readlines()
+    for num, raw in enumerate(lines, 1):
+        where = "%s:%d" % (path, num)
+        line = raw.split("#", 1)[0].replace("{port}", str(smtp_port))
+        w = line.split()
+        if not w:
+            continue
+        kw, args = w[0], w[1:]
+
+        def need(lo, hi=None):
+            if len(args) < lo or (hi is not None and len(args) > hi):
+                raise LabError("%s: wrong number of fields for %s" %
+                               (where, kw))
+
+        if kw == "zone":
+            need(2, 2)
+            name = fqdn(args[0], where)
+            if args[1] not in ZONE_MODES:
+                raise LabError("%s: unknown zone mode %s" % (where, args[1]))
+            if name in t.zones:
+                raise LabError("%s: zone %s twice" % (where, name))
+            if not under(name, TLD):
+                raise LabError("%s: zone %s not under %s" % (where, name, TLD))
+            t.zones[name] = Zone(name, args[1])
+        elif kw == "leaf":
+            need(2, 2)
+            if not re.match(r"^[A-Za-z0-9._-]+$", args[0]):
+                raise LabError("%s: bad leaf name %s" % (where, args[0]))
+            names = [n.rstrip(".") for n in args[1].split(",") if n]
+            for n in names:
+                fqdn(n, where)
+            t.leaves[args[0]] = names
+        elif kw == "case":
+            need(3, 3)
+            if not re.match(r"^[a-z0-9]+$", args[0]):
+                raise LabError("%s: bad case id %s" % (where, args[0]))
+            if any(c.id == args[0] for c in t.cases):
+                raise LabError("%s: case %s twice" % (where, args[0]))
+            case = Case(args[0], fqdn(args[1], where), args[2])
+            t.cases.append(case)
+        elif kw == "server":
+            need(4)
+            label, host, ip, cert = args[:4]
+            flags = args[4:]
+            if not re.match(r"^[A-Za-z0-9_]+$", label):
+                raise LabError("%s: bad server label %s" % (where, label))
+            if any(s.label == label for s in t.servers):
+                raise LabError("%s: server label %s twice" % (where, label))
+            if not re.match(r"^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$", ip) or \
+                    any(int(x) > 255 for x in ip.split(".")):
+                raise LabError("%s: %s is not a 127/8 address" % (where, ip))
+            if ip in (DNS_ADDR, DEAD_ADDR) or \
+                    any(s.ip == ip for s in t.servers):
+                raise LabError("%s: address %s already used" % (where, ip))
+            for fl in flags:
+                if fl not in SERVER_FLAGS:
+                    raise LabError("%s: unknown server flag %s" % (where, fl))
+            s = Server(label, fqdn(host, where), ip, cert, flags, case)
+            t.servers.append(s)
+            if case is not None:
+                case.servers.append(s)
+            t.records.append((s.host, "A", ip, where))
+        elif kw == "rr":
+            need(3)
+            owner = fqdn(args[0], where)
+            rtype = args[1].upper()
+            rdata = args[2:]
+            if rtype in ("CNAME", "NS", "DNAME"):
+                if len(rdata) != 1:
+                    raise LabError("%s: bad %s data" % (where, rtype))
+                rdata = [fqdn(rdata[0], where)]
+            elif rtype == "MX":
+                if len(rdata) != 2 or not rdata[0].isdigit():
+                    raise LabError("%s: bad MX data" % where)
+                rdata = [rdata[0], fqdn(rdata[1], where)]
+            t.records.append((owner, rtype, " ".join(rdata), where))
+        elif kw == "tlsa":
+            need(5, 6)
+            owner = fqdn(args[0], where)
+            try:
+                u, s, m = (int(x) for x in args[1:4])
+            except ValueError:
+                raise LabError("%s: TLSA parameters must be numbers" % where)
+            bad = False
+            if len(args) == 6:
+                if args[5] != "bad-rrsig":
+                    raise LabError("%s: unknown TLSA flag %s" %
+                                   (where, args[5]))
+                bad = True
+            t.tlsa.append((owner, u, s, m, args[4], bad, where))
+        else:
+            raise LabError("%s: unknown directive %s" % (where, kw))
+    return t
+
+
+def link_zones(t):
+    if TLD not in t.zones or t.zones[TLD].mode != "signed":
+        raise LabError("the case table must define zone %s signed" % TLD)
+    for z in t.zones.values():
+        best = None
+        for p in t.zones.values():
+            if p is not z and under(z.name, p.name) and \
+                    (best is None or len(p.name) > len(best.name)):
+                best = p
+        z.parent = best
+        if best is None and z.name != TLD:
+            raise LabError("zone %s has no parent" % z.name)
+        if best is not None:
+            best.children.append(z)
+
+
+def owning_zone(t, owner, where):
+    best = None
+    for z in t.zones.values():
+        if under(owner, z.name) and (best is None or
+                                     len(z.name) > len(best.name)):
+            best = z
+    if best is None:
+        raise LabError("%s: %s is in no lab zone" % (where, owner))
+    return best
+
+
+# ---------------------------------------------------------------------------
+# certificates
+
+CA_CNF = """\
+[ req ]
+distinguished_name = req_dn
+string_mask        = utf8only
+prompt             = no
+
+[ req_dn ]
+CN = placeholder
+
+[ ca ]
+default_ca = lab_ca
+
+[ lab_ca ]
+database        = ./index.txt
+serial          = ./serial
+new_certs_dir   = ./newcerts
+unique_subject  = no
+default_md      = sha256
+policy          = lab_policy
+copy_extensions = none
+email_in_dn     = no
+
+[ lab_policy ]
+commonName = supplied
+"""
+
+LEAF_EXT = """\
+[ ext ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = serverAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName         = %s
+"""
+
+
+def issue_leaves(t, pki, certdir):
+    if not t.leaves:
+        return
+    work = os.path.join(certdir, "work")
+    os.makedirs(os.path.join(work, "newcerts"), exist_ok=True)
+    cnf = os.path.join(work, "openssl.cnf")
+    with open(cnf, "w") as f:
+        f.write(CA_CNF)
+    open(os.path.join(work, "index.txt"), "w").close()
+    with open(os.path.join(work, "index.txt.attr"), "w") as f:
+        f.write("unique_subject = no\n")
+    # Random serials, so they never collide with the PKI's own int leaves.
+    with open(os.path.join(work, "serial"), "w") as f:
+        f.write("%016X\n" % random.SystemRandom().getrandbits(63))
+    env_cnf = ["env", "OPENSSL_CONF=" + cnf]
+    for name, dnsnames in t.leaves.items():
+        key = os.path.join(certdir, name + ".key")
+        pem = os.path.join(certdir, name + ".pem")
+        csr = os.path.join(work, name + ".csr")
+        ext = os.path.join(work, name + ".ext")
+        with open(ext, "w") as f:
+            f.write(LEAF_EXT % ", ".join("DNS:" + n for n in dnsnames))
+        run(env_cnf + ["openssl", "req", "-config", cnf, "-new", "-utf8",
+                       "-newkey", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                       "-pkeyopt", "ec_param_enc:named_curve", "-noenc",
+                       "-keyout", key, "-subj", "/CN=" + dnsnames[0],
+                       "-out", csr], cwd=work)
+        run(env_cnf + ["openssl", "ca", "-config", cnf, "-batch", "-notext",
+                       "-utf8", "-md", "sha256",
+                       "-cert", os.path.join(pki, "int.pem"),
+                       "-keyfile", os.path.join(pki, "int.key"),
+                       "-startdate", NORMAL_START, "-enddate", NORMAL_END,
+                       "-extfile", ext, "-extensions", "ext",
+                       "-in", csr, "-out", pem], cwd=work)
+        run(env_cnf + ["openssl", "x509", "-in", pem, "-outform", "DER",
+                       "-out", os.path.join(certdir, name + ".der")])
+        run(env_cnf + ["openssl", "pkey", "-in", key, "-pubout", "-outform",
+                       "DER", "-out", os.path.join(certdir,
+                                                   name + ".spki.der")])
+        with open(os.path.join(certdir, name + ".chain.pem"), "w") as out:
+            for part in (pem, os.path.join(pki, "int.pem"),
+                         os.path.join(pki, "root.pem")):
+                with open(part) as f:
+                    out.write(f.read())
+
+
+def cert_files(ref, pki, certdir, t, where):
+    """(directory, name) of a pki:NAME or lab:NAME reference."""
+    kind, _, name = ref.partition(":")
+    if kind == "pki":
+        d = pki
+    elif kind == "lab":
+        if name not in t.leaves:
+            raise LabError("%s: no leaf %s in the case table" % (where, name))
+        d = certdir
+    else:
+        raise LabError("%s: bad certificate reference %s" % (where, ref))
+    if not os.path.exists(os.path.join(d, name + ".der")):
+        raise LabError("%s: %s.der not found in %s" % (where, name, d))
+    return d, name
+
+
+def server_chain(s, pki, certdir, t):
+    d, name = cert_files(s.cert, pki, certdir, t, "server " + s.label)
+    if d == certdir:
+        return (os.path.join(d, name + ".chain.pem"),
+                os.path.join(d, name + ".key"))
+    for suffix in (".full.pem", ".chain.pem", ".pem"):
+        p = os.path.join(d, name + suffix)
+        if os.path.exists(p):
+            return p, os.path.join(d, name + ".key")
+    raise LabError("no certificate file for %s" % s.cert)
+
+
+def tlsa_data(u, s, m, ref, pki, certdir, t, where):
+    if not (0 <= u <= 255 and 0 <= s <= 255 and 0 <= m <= 255):
+        raise LabError("%s: TLSA parameter out of range" % where)
+    if ref.startswith("hex:"):
+        h = ref[4:]
+        if not re.match(r"^([0-9A-Fa-f]{2})+$", h):
+            raise LabError("%s: bad hex %s" % (where, h))
+        return h.upper()
+    d, name = cert_files(ref, pki, certdir, t, where)
+    if s == 0:
+        fn = name + ".der"
+    elif s == 1:
+        fn = name + ".spki.der"
+    else:
+        raise LabError("%s: selector %d needs hex: data" % (where, s))
+    with open(os.path.join(d, fn), "rb") as f:
+        data = f.read()
+    if m == 0:
+        return data.hex().upper()
+    if m == 1:
+        return hashlib.sha256(data).hexdigest().upper()
+    if m == 2:
+        return hashlib.sha512(data).hexdigest().upper()
+    raise LabError("%s: matching type %d needs hex: data" % (where, m))
+
+
+# ---------------------------------------------------------------------------
+# zones and DNSSEC
+
+def keygen(zone, keydir, ksk):
+    cmd = ["ldns-keygen", "-a", ALGORITHM, "-r", "/dev/urandom"]
+    if ksk:
+        cmd.append("-k")
+    base = run(cmd + [zone], cwd=keydir).strip().splitlines()[-1].strip()
+    # ldns-keygen also writes a .ds file; DS records are made explicitly.
+    try:
+        os.unlink(os.path.join(keydir, base + ".ds"))
+    except OSError:
+        pass
+    return os.path.join(keydir, base)
+
+
+def ds_of(keybase):
+    out = run(["ldns-key2ds", "-n", "-2", keybase + ".key"])
+    return [l.strip() for l in out.splitlines() if l.strip()]
+
+
+def dnskey_of(keybase):
+    with open(keybase + ".key") as f:
+        return [l.strip() for l in f if l.strip() and
+                not l.startswith(";")]
+
+
+def corrupt_rrsigs(path, targets):
+    """Flip bytes in the RRSIGs covering (owner, type) in targets."""
+    out = []
+    done = set()
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) > 12 and w[3] == "RRSIG" and \
+                    (w[0].lower(), w[4].upper()) in targets:
+                sig = bytearray(base64.b64decode("".join(w[12:])))
+                for i in (0, len(sig) // 2, len(sig) - 1):
+                    sig[i] ^= 0x5A
+                w = w[:12] + [base64.b64encode(bytes(sig)).decode()]
+                line = "\t".join(w[:4]) + "\t" + " ".join(w[4:]) + "\n"
+                done.add((w[0].lower(), w[4].upper()))
+            out.append(line)
+    missing = targets - done
+    if missing:
+        raise LabError("no RRSIG found to corrupt for %s" %
+                       ", ".join("%s %s" % m for m in sorted(missing)))
+    with open(path, "w") as f:
+        f.writelines(out)
+
+
+def build_zones(t, state, pki, certdir, serial):
+    zonedir = os.path.join(state, "zones")
+    keyroot = os.path.join(state, "keys")
+    for owner, rtype, rdata, where in t.records:
+        owning_zone(t, owner, where).records.append((owner, rtype, rdata))
+    for owner, u, s, m, ref, bad, where in t.tlsa:
+        z = owning_zone(t, owner, where)
+        data = tlsa_data(u, s, m, ref, pki, certdir, t, where)
+        z.records.append((owner, "TLSA", "%d %d %d %s" % (u, s, m, data)))
+        if bad:
+            if not z.signed:
+                raise LabError("%s: bad-rrsig in unsigned zone %s" %
+                               (where, z.name))
+            z.corrupt.add((owner, "TLSA"))
+
+    now = int(time.time())
+    inception = time.strftime("%Y%m%d%H%M%S", time.gmtime(now - 86400))
+    expiration = time.strftime("%Y%m%d%H%M%S",
+                               time.gmtime(now + 90 * 86400))
+
+    # Deepest zones first: a parent needs its children's DS records.
+    for z in sorted(t.zones.values(), key=lambda z: -z.name.count(".")):
+        if z.signed:
+            kd = os.path.join(keyroot, file_stem(z.name))
+            os.makedirs(kd, exist_ok=True)
+            z.ksk = keygen(z.name, kd, True)
+            z.zsk = keygen(z.name, kd, False)
+            if z.mode == "bogus-ds":
+                # A KSK that never signs anything: the parent's DS names it.
+                z.ds = ds_of(keygen(z.name, kd, True))
+            else:
+                z.ds = ds_of(z.ksk)
+        ns = "ns." + z.name
+        lines = ["$TTL %d" % TTL,
+                 "%s %d IN SOA %s hostmaster.%s %d 3600 600 86400 %d" %
+                 (z.name, TTL, ns, z.name, serial, TTL),
+                 "%s %d IN NS %s" % (z.name, TTL, ns),
+                 "%s %d IN A %s" % (ns, TTL,
+                                    DNS_ADDR if z.served else DEAD_ADDR)]
+        for c in sorted(z.children, key=lambda c: c.name):
+            cns = "ns." + c.name
+            lines.append("%s %d IN NS %s" % (c.name, TTL, cns))
+            lines.append("%s %d IN A %s" %
+                         (cns, TTL, DNS_ADDR if c.served else DEAD_ADDR))
+            lines.extend(c.ds)
+        for owner, rtype, rdata in z.records:
+            lines.append("%s %d IN %s %s" % (owner, TTL, rtype, rdata))
+        src = os.path.join(zonedir, file_stem(z.name) + ".zone")
+        with open(src, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        if not z.signed:
+            z.file = src
+            continue
+        signed = os.path.join(zonedir, file_stem(z.name) + ".signed")
+        if z.mode == "expired":
+            dates = ["-i", EXPIRED_INCEPTION, "-e", EXPIRED_EXPIRATION]
+        else:
+            dates = ["-i", inception, "-e", expiration]
+        run(["ldns-signzone"] + dates + ["-f", signed, "-o", z.name, src,
+                                         z.ksk, z.zsk])
+        if z.corrupt:
+            corrupt_rrsigs(signed, z.corrupt)
+        z.file = signed
+
+
+NSD_CONF = """\
+# Generated by tests/lab/labgen.py -- the danesmtp lab's NSD.
+server:
+    ip-address: {addr}@{port}
+    do-ip4: yes
+    do-ip6: no
+    port: {port}
+    username: ""
+    chroot: ""
+    database: ""
+    zonesdir: "{zones}"
+    zonelistfile: "{nsd}/zone.list"
+    xfrdfile: "{nsd}/xfrd.state"
+    xfrdir: "{nsd}"
+    pidfile: "{nsd}/nsd.pid"
+    logfile: "{log}"
+    verbosity: 1
+    server-count: 1
+    hide-version: yes
+    hide-identity: yes
+    refuse-any: no
+    round-robin: no
+    reuseport: no
+    zonefiles-check: yes
+    zonefiles-write: 0
+
+remote-control:
+    control-enable: no
+"""
+
+
+def write_nsd_conf(t, state, dns_port):
+    nsd = os.path.join(state, "nsd")
+    os.makedirs(nsd, exist_ok=True)
+    text = NSD_CONF.format(addr=DNS_ADDR, port=dns_port, nsd=nsd,
+                           zones=os.path.join(state, "zones"),
+                           log=os.path.join(state, "log", "nsd.log"))
+    for z in sorted(t.zones.values(), key=lambda z: z.name):
+        if z.served:
+            text += '\nzone:\n    name: "%s"\n    zonefile: "%s"\n' % (
+                z.name, z.file)
+    with open(os.path.join(nsd, "nsd.conf"), "w") as f:
+        f.write(text)
+
+
+SAFE_VALUE = re.compile(r"^[A-Za-z0-9_./:@,+=-]*$")
+
+
+def env_line(key, value):
+    value = str(value)
+    if not SAFE_VALUE.match(value):
+        value = "'" + value.replace("'", "'\\''") + "'"
+    return "%s=%s\n" % (key, value)
+
+
+def generate(a):
+    state = os.path.abspath(a.state)
+    pki = os.path.abspath(a.pki)
+    t = parse_cases(a.cases, a.smtp_port)
+    link_zones(t)
+    certdir = os.path.join(state, "certs")
+    for d in ("certs", "keys", "zones", "nsd", "log", "spool", "run"):
+        os.makedirs(os.path.join(state, d), exist_ok=True)
+
+    issue_leaves(t, pki, certdir)
+    for s in t.servers:
+        s.chain, s.key = server_chain(s, pki, certdir, t)
+    build_zones(t, state, pki, certdir, int(time.time()))
+    write_nsd_conf(t, state, a.dns_port)
+
+    top = t.zones[TLD]
+    with open(os.path.join(state, "trust-anchor"), "w") as f:
+        for line in ds_of(top.ksk) + dnskey_of(top.ksk):
+            f.write(" ".join(line.split()) + "\n")
+
+    with open(os.path.join(state, "stubs"), "w") as f:
+        f.write("%s %s@%d\n" % (TLD, DNS_ADDR, a.dns_port))
+        for z in sorted(t.zones.values(), key=lambda z: z.name):
+            if not z.served:
+                f.write("%s %s@%d\n" % (z.name, DEAD_ADDR, a.dns_port))
+
+    with open(os.path.join(state, "servers"), "w") as f:
+        for s in t.servers:
+            f.write("%s %s %s %s %s %s\n" % (
+                s.label, s.ip, s.host.rstrip("."), s.chain, s.key,
+                ",".join(s.flags) or "-"))
+
+    with open(os.path.join(state, "lab.env"), "w") as f:
+        f.write("# Generated by tests/lab/lab.sh up -- the danesmtp lab.\n")
+        for k, v in (
+                ("LAB_DNS_PORT", a.dns_port),
+                ("LAB_SMTP_PORT", a.smtp_port),
+                ("LAB_STATE", state),
+                ("LAB_PKI", pki),
+                ("LAB_DIR", os.path.dirname(os.path.abspath(__file__))),
+                ("LAB_DNS_ADDR", DNS_ADDR),
+                ("LAB_DEAD_ADDR", DEAD_ADDR),
+                ("LAB_TLD", TLD),
+                ("LAB_TRUST_ANCHOR", os.path.join(state, "trust-anchor")),
+                ("LAB_STUBS", os.path.join(state, "stubs")),
+                ("LAB_CERTS", certdir),
+                ("LAB_SPOOL", os.path.join(state, "spool")),
+                ("LAB_ZONES", ",".join(sorted(t.zones))),
+                ("LAB_CASES", ",".join(c.id for c in t.cases)),
+                ("LAB_SERVERS", ",".join(s.label for s in t.servers))):
+            f.write(env_line(k, v))
+        for c in t.cases:
+            f.write("# case %s\n" % c.id)
+            f.write(env_line("LAB_DOMAIN_" + c.id, c.domain.rstrip(".")))
+            f.write(env_line("LAB_EXPECT_" + c.id, c.expect))
+            f.write(env_line("LAB_HOSTS_" + c.id,
+                             ",".join(s.label for s in c.servers)))
+            for s in c.servers:
+                f.write(env_line("LAB_HOST_" + s.label, s.ip))
+                f.write(env_line("LAB_NAME_" + s.label, s.host.rstrip(".")))
+                f.write(env_line("LAB_CHAIN_" + s.label, s.chain))
+                f.write(env_line("LAB_SPOOL_" + s.label,
+                                 os.path.join(state, "spool", s.ip)))
+                f.write(env_line("LAB_FLAGS_" + s.label,
+                                 ",".join(s.flags) or "none"))
+        for s in t.servers:
+            if s.case is None:
+                f.write(env_line("LAB_HOST_" + s.label, s.ip))
+                f.write(env_line("LAB_NAME_" + s.label, s.host.rstrip(".")))
+        for name in t.leaves:
+            key = "LAB_LEAF_" + re.sub(r"[^A-Za-z0-9]", "_", name)
+            f.write(env_line(key, os.path.join(certdir, name + ".chain.pem")))
+
+
+# ---------------------------------------------------------------------------
+# readiness
+
+def dns_probe(addr, port, zone):
+    """True if the server answers SOA for zone authoritatively."""
+    qid = random.getrandbits(16)
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
+    for label in zone.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\x00" + struct.pack(">HH", 6, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(0.3)
+        s.sendto(q, (addr, port))
+        r, _ = s.recvfrom(4096)
+    except OSError:
+        return False
+    finally:
+        s.close()
+    if len(r) < 12:
+        return False
+    rid, flags, _, ancount = struct.unpack(">HHHH", r[:8])
+    return rid == qid and flags & 0x8000 and flags & 0x0400 and \
+        flags & 0xF == 0 and ancount > 0
+
+
+def smtp_probe(ip, port):
+    try:
+        with socket.create_connection((ip, port), timeout=1) as s:
+            data = b""
+            while b"\n" not in data:
+                chunk = s.recv(512)
+                if not chunk:
+                    return False
+                data += chunk
+            ok = data.startswith(b"220")
+            s.sendall(b"QUIT\r\n")
+            return ok
+    except OSError:
+        return False
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return False
+    return st[st.rfind(")") + 2:].split()[0] not in ("Z", "X")
+
+
+def wait(a):
+    state = os.path.abspath(a.state)
+    env = {}
+    with open(os.path.join(state, "lab.env")) as f:
+        for line in f:
+            k, sep, v = line.rstrip("\n").partition("=")
+            if sep and not k.startswith("#"):
+                env[k] = v.strip("'")
+    dns_port = int(env["LAB_DNS_PORT"])
+    smtp_port = int(env["LAB_SMTP_PORT"])
+    procs = []
+    with open(os.path.join(state, "procs")) as f:
+        for line in f:
+            w = line.split()
+            if w:
+                procs.append((int(w[0]), w[1], w[2], w[3]))
+    zones = []
+    with open(os.path.join(state, "nsd", "nsd.conf")) as f:
+        for line in f:
+            m = re.match(r'\s*name:\s*"([^"]+)"', line)
+            if m:
+                zones.append(m.group(1))
+    todo = [("dns", z) for z in zones]
+    with open(os.path.join(state, "servers")) as f:
+        todo += [("smtp", line.split()[1]) for line in f if line.strip()]
+
+    deadline = time.monotonic() + a.timeout
+    while True:
+        for pid, kind, what, logf in procs:
+            if not alive(pid):
+                msg = "%s %s (pid %d) is not running" % (kind, what, pid)
+                try:
+                    with open(logf, errors="replace") as f:
+                        msg += "; its log %s ends:\n%s" % (
+                            logf, "".join(f.readlines()[-10:]))
+                except OSError:
+                    pass
+                die(msg)
+        todo = [(k, x) for k, x in todo if not (
+            dns_probe(DNS_ADDR, dns_port, x) if k == "dns"
+            else smtp_probe(x, smtp_port))]
+        if not todo:
+            return
+        if time.monotonic() > deadline:
+            die("not answering after %gs: %s" % (
+                a.timeout, ", ".join("%s %s" % w for w in todo)))
+        time.sleep(0.05)
+
+
+def main():
+    p = argparse.ArgumentParser(prog="labgen.py")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("generate")
+    g.add_argument("--cases", required=True)
+    g.add_argument("--state", required=True)
+    g.add_argument("--pki", required=True)
+    g.add_argument("--dns-port", type=int, required=True)
+    g.add_argument("--smtp-port", type=int, required=True)
+    w = sub.add_parser("wait")
+    w.add_argument("--state", required=True)
+    w.add_argument("--timeout", type=float, default=10.0)
+    a = p.parse_args()
+    try:
+        if a.cmd == "generate":
+            generate(a)
+        else:
+            wait(a)
+    except LabError as e:
+        die(str(e))
+    except OSError as e:
+        die(str(e))
+
+
+if __name__ == "__main__":
+    main()
