@@ -71,7 +71,7 @@ $(LIB): $(call obj,$(B),$(CORE_SRC) $(CAPI_SRC)) plugin/danesmtp.map
 	ln -sf $(SONAME) $(B)/libdanesmtp.so
 
 $(CLI): $(call obj,$(B),$(CLI_SRC)) $(LIB)
-	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lssl -lcrypto
 
 # ---- tests
 deps:

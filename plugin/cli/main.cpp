@@ -9,6 +9,7 @@
 // Exit codes of `verify`: 0 authenticated, 1 not authenticated, 3 no usable
 // records (TLS required, not authenticated), 2 bad usage or bad input.
 #include <danesmtp.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -16,9 +17,12 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "smtp.hpp"
 
 namespace {
 
@@ -37,7 +41,12 @@ const char kUsage[] =
     "                       [--time UNIX|ISO8601] [--json] CHAIN.pem\n"
     "       danesmtp tlsa [--usage U] [--selector S] [--mtype M] [--host HOST [--port PORT]]\n"
     "                     [--depth N] FILE.pem\n"
-    "       danesmtp --version\n";
+    "       danesmtp lookup DOMAIN|HOST:PORT [--port P] [--json] [RESOLVER OPTIONS]\n"
+    "       danesmtp check DOMAIN [--port P] [--json] [RESOLVER OPTIONS]\n"
+    "       danesmtp --version\n"
+    "RESOLVER OPTIONS: --conf FILE (default /etc/danesmtp.conf when present), --trust-anchor FILE,\n"
+    "       --stub ZONE=IP@PORT, --forward IP[@PORT], --timeout MS, --insecure-mx dane|encrypt|ignore,\n"
+    "       --mandatory DOMAIN, --audit-only\n";
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -364,6 +373,306 @@ int cmd_tlsa(int argc, char** argv) {
     return 0;
 }
 
+
+// ---- lookup and check: the pre-connect decision, and a live probe.
+
+const std::vector<std::string> kResolverOptions = {"--conf", "--trust-anchor", "--stub", "--forward",
+                                                   "--timeout", "--insecure-mx", "--mandatory",
+                                                   "--port", "--helo"};
+
+struct CtxFree {
+    void operator()(danesmtp_ctx* c) const { danesmtp_ctx_free(c); }
+};
+struct PlanFree {
+    void operator()(danesmtp_plan* p) const { danesmtp_plan_free(p); }
+};
+using CtxPtr = std::unique_ptr<danesmtp_ctx, CtxFree>;
+using PlanPtr = std::unique_ptr<danesmtp_plan, PlanFree>;
+
+// The resolver options as configuration text (man danesmtp.conf); the
+// configuration file, when there is one, is read first.
+CtxPtr make_ctx(const Args& a) {
+    std::string conf, text;
+    bool conf_given = false;
+    for (const auto& [opt, val] : a.options) {
+        if (opt == "--conf") {
+            conf = val;
+            conf_given = true;
+        } else if (opt == "--trust-anchor") {
+            text += "trust-anchor-file = " + val + "\n";
+        } else if (opt == "--stub") {
+            auto eq = val.find('=');
+            if (eq == std::string::npos) throw UsageError{"--stub wants ZONE=IP@PORT, not '" + val + "'"};
+            text += "stub = " + val.substr(0, eq) + " " + val.substr(eq + 1) + "\n";
+        } else if (opt == "--forward") {
+            text += "forward = " + val + "\n";
+        } else if (opt == "--timeout") {
+            text += "timeout = " + val + "\n";
+        } else if (opt == "--insecure-mx") {
+            text += "insecure-mx = " + val + "\n";
+        } else if (opt == "--mandatory") {
+            text += "mandatory-dane = " + val + "\n";
+        }
+        if (val.find('\n') != std::string::npos) throw UsageError{opt + " contains a newline"};
+    }
+    if (has_flag(a, "--audit-only")) text += "audit-only = yes\n";
+    if (!conf_given && access(DANESMTP_CONFIG_FILE, R_OK) == 0) conf = DANESMTP_CONFIG_FILE;
+    danesmtp_options opts = DANESMTP_OPTIONS_INIT;
+    opts.config_file = conf.empty() ? nullptr : conf.c_str();
+    opts.config_text = text.c_str();
+    danesmtp_ctx* ctx = nullptr;
+    int rc = danesmtp_ctx_new(&ctx, &opts);
+    if (rc != DANESMTP_OK) throw UsageError{lib_error("configuration", rc)};
+    return CtxPtr(ctx);
+}
+
+unsigned parse_port(const std::string& val) {
+    bool digits = !val.empty() && val.size() <= 5;
+    for (char c : val) digits &= (c >= '0' && c <= '9');
+    if (!digits || std::stoi(val) == 0 || std::stoi(val) > 65535)
+        throw UsageError{"port '" + val + "' is not a port number (1-65535)"};
+    return static_cast<unsigned>(std::stoi(val));
+}
+
+struct Target {
+    std::string name;
+    unsigned port = 25;
+    bool single_host = false;
+};
+
+Target target_of(const Args& a) {
+    if (a.operands.size() != 1) throw UsageError{"give exactly one DOMAIN or HOST:PORT"};
+    Target t;
+    t.name = a.operands[0];
+    auto colon = t.name.rfind(':');
+    if (colon != std::string::npos) {
+        t.port = parse_port(t.name.substr(colon + 1));
+        t.name = t.name.substr(0, colon);
+        t.single_host = true;
+    }
+    for (const auto& [opt, val] : a.options)
+        if (opt == "--port") {
+            if (t.single_host) throw UsageError{"give the port either as HOST:PORT or --port"};
+            t.port = parse_port(val);
+        }
+    return t;
+}
+
+PlanPtr plan_of(danesmtp_ctx* ctx, const Target& t) {
+    danesmtp_plan* plan = nullptr;
+    int rc = t.single_host ? danesmtp_lookup_host(ctx, t.name.c_str(), t.port, &plan)
+                           : danesmtp_lookup_domain(ctx, t.name.c_str(), t.port, &plan);
+    if (rc != DANESMTP_OK) throw UsageError{lib_error(t.name, rc)};
+    return PlanPtr(plan);
+}
+
+std::string record_text(const danesmtp_tlsa_record& r) {
+    return std::to_string(r.usage) + " " + std::to_string(r.selector) + " " + std::to_string(r.mtype) +
+           " " + hex(r.data, r.data_len);
+}
+
+std::string json_list(const std::vector<std::string>& v) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + json_string(v[i].c_str());
+    return s + "]";
+}
+
+constexpr int kExitDefer = 3;
+constexpr int kExitNoMail = 4;
+
+int exit_for_status(int status) {
+    if (status == DANESMTP_DOMAIN_DEFER) return kExitDefer;
+    if (status == DANESMTP_DOMAIN_NULL_MX || status == DANESMTP_DOMAIN_NXDOMAIN) return kExitNoMail;
+    return 0;
+}
+
+std::string host_json(const danesmtp_host* h) {
+    std::vector<std::string> addrs, names, records;
+    for (std::size_t i = 0; i < danesmtp_host_address_count(h); ++i) addrs.push_back(danesmtp_host_address(h, i));
+    for (std::size_t i = 0; i < danesmtp_host_name_count(h); ++i) names.push_back(danesmtp_host_names(h)[i]);
+    const danesmtp_tlsa* t = danesmtp_host_tlsa(h);
+    std::string recs = "[";
+    for (std::size_t i = 0; i < danesmtp_tlsa_count(t); ++i) {
+        danesmtp_tlsa_record r{};
+        danesmtp_tlsa_get(t, i, &r);
+        recs += std::string(i ? "," : "") + "{\"record\":" + json_string(record_text(r).c_str()) +
+                ",\"unusable\":" + json_string(r.unusable_reason) + "}";
+    }
+    recs += "]";
+    return std::string("{\"name\":") + json_string(danesmtp_host_name(h)) +
+           ",\"preference\":" + std::to_string(danesmtp_host_preference(h)) +
+           ",\"verdict\":" + json_string(danesmtp_host_verdict_name(danesmtp_host_verdict(h))) +
+           ",\"reason\":" + json_string(danesmtp_host_reason(h)) +
+           ",\"addresses\":" + json_list(addrs) +
+           ",\"tlsa_base\":" + json_string(danesmtp_host_tlsa_base(h)) +
+           ",\"sni\":" + json_string(danesmtp_host_sni(h)) +
+           ",\"names\":" + json_list(names) +
+           ",\"verified_possible\":" + (danesmtp_host_verified_possible(h) ? "true" : "false") +
+           ",\"tlsa\":" + recs + "}";
+}
+
+int cmd_lookup(int argc, char** argv) {
+    Args a = parse_args(argc, argv, 2, kResolverOptions, {"--json", "--audit-only"});
+    Target t = target_of(a);
+    CtxPtr ctx = make_ctx(a);
+    PlanPtr plan = plan_of(ctx.get(), t);
+    int status = danesmtp_plan_status(plan.get());
+    if (has_flag(a, "--json")) {
+        std::cout << "{\"domain\":" << json_string(danesmtp_plan_domain(plan.get()))
+                  << ",\"port\":" << t.port
+                  << ",\"status\":" << json_string(danesmtp_domain_status_name(status))
+                  << ",\"reason\":" << json_string(danesmtp_plan_reason(plan.get()))
+                  << ",\"mx_secure\":" << (danesmtp_plan_mx_secure(plan.get()) ? "true" : "false")
+                  << ",\"implicit_mx\":" << (danesmtp_plan_implicit_mx(plan.get()) ? "true" : "false")
+                  << ",\"hosts\":[";
+        for (std::size_t i = 0; i < danesmtp_plan_host_count(plan.get()); ++i)
+            std::cout << (i ? "," : "") << host_json(danesmtp_plan_host(plan.get(), i));
+        std::cout << "]}\n";
+        return exit_for_status(status);
+    }
+    std::cout << danesmtp_plan_domain(plan.get()) << " port " << t.port << ": "
+              << danesmtp_domain_status_name(status);
+    if (*danesmtp_plan_reason(plan.get())) std::cout << " (" << danesmtp_plan_reason(plan.get()) << ")";
+    if (!t.single_host)
+        std::cout << "; MX " << (danesmtp_plan_mx_secure(plan.get()) ? "secure" : "not secure")
+                  << (danesmtp_plan_implicit_mx(plan.get()) ? " (implicit MX)" : "");
+    std::cout << "\n";
+    for (std::size_t i = 0; i < danesmtp_plan_host_count(plan.get()); ++i) {
+        const danesmtp_host* h = danesmtp_plan_host(plan.get(), i);
+        std::cout << "  " << danesmtp_host_preference(h) << " " << danesmtp_host_name(h) << " ["; 
+        for (std::size_t k = 0; k < danesmtp_host_address_count(h); ++k)
+            std::cout << (k ? " " : "") << danesmtp_host_address(h, k);
+        std::cout << "] " << danesmtp_host_verdict_name(danesmtp_host_verdict(h)) << ": "
+                  << danesmtp_host_reason(h) << "\n";
+        if (*danesmtp_host_tlsa_base(h)) {
+            std::cout << "    TLSA base " << danesmtp_host_tlsa_base(h) << ", SNI " << danesmtp_host_sni(h)
+                      << ", names";
+            for (std::size_t k = 0; k < danesmtp_host_name_count(h); ++k)
+                std::cout << " " << danesmtp_host_names(h)[k];
+            std::cout << "\n";
+            const danesmtp_tlsa* tl = danesmtp_host_tlsa(h);
+            for (std::size_t k = 0; k < danesmtp_tlsa_count(tl); ++k) {
+                danesmtp_tlsa_record r{};
+                danesmtp_tlsa_get(tl, k, &r);
+                std::cout << "    " << record_text(r)
+                          << (r.unusable_reason ? std::string("  (unusable: ") + r.unusable_reason + ")" : "")
+                          << "\n";
+            }
+        }
+    }
+    return exit_for_status(status);
+}
+
+// One line per host and address, in the spirit of `posttls-finger -l dane`:
+//   Verified   DANE authenticated, MX lookup secure
+//   Trusted    DANE authenticated, MX lookup insecure (RFC 7672 section 2.2.1)
+//   Untrusted  TLS, not authenticated (fine for "encrypt" and "may" hosts,
+//              a failure for "dane" hosts)
+//   Cleartext  no TLS (fine only for "may" hosts)
+//   Unreachable  not connected, with why
+int cmd_check(int argc, char** argv) {
+    Args a = parse_args(argc, argv, 2, kResolverOptions, {"--json", "--audit-only"});
+    Target t = target_of(a);
+    std::string helo = "danesmtp-check.invalid";
+    unsigned timeout_ms = 10000;
+    for (const auto& [opt, val] : a.options) {
+        if (opt == "--helo") helo = val;
+        if (opt == "--timeout") timeout_ms = static_cast<unsigned>(std::stoul(val));
+    }
+    CtxPtr ctx = make_ctx(a);
+    PlanPtr plan = plan_of(ctx.get(), t);
+    int status = danesmtp_plan_status(plan.get());
+    bool json = has_flag(a, "--json");
+    std::size_t passed = 0, failed = 0;
+    std::string rows;
+    auto emit = [&](const danesmtp_host* h, const std::string& addr, const std::string& level,
+                    bool pass, const std::string& why, const std::string& tls) {
+        (pass ? passed : failed)++;
+        if (json) {
+            rows += std::string(rows.empty() ? "" : ",") + "{\"host\":" + json_string(danesmtp_host_name(h)) +
+                    ",\"address\":" + json_string(addr.c_str()) +
+                    ",\"verdict\":" + json_string(danesmtp_host_verdict_name(danesmtp_host_verdict(h))) +
+                    ",\"result\":" + json_string(level.c_str()) + ",\"pass\":" + (pass ? "true" : "false") +
+                    ",\"tls\":" + json_string(tls.c_str()) + ",\"reason\":" + json_string(why.c_str()) + "}";
+        } else {
+            std::cout << danesmtp_host_name(h) << "[" << addr << "]:" << t.port << " " << level
+                      << (tls.empty() ? "" : " " + tls) << ": " << why << (pass ? "" : "  [FAIL]") << "\n";
+        }
+    };
+    if (!json) {
+        std::cout << danesmtp_plan_domain(plan.get()) << ": " << danesmtp_domain_status_name(status);
+        if (*danesmtp_plan_reason(plan.get())) std::cout << " (" << danesmtp_plan_reason(plan.get()) << ")";
+        std::cout << "\n";
+    }
+    for (std::size_t i = 0; i < danesmtp_plan_host_count(plan.get()); ++i) {
+        const danesmtp_host* h = danesmtp_plan_host(plan.get(), i);
+        int verdict = danesmtp_host_verdict(h);
+        if (verdict == DANESMTP_HOST_UNREACHABLE || danesmtp_host_address_count(h) == 0) {
+            emit(h, "-", "Unreachable", false, danesmtp_host_reason(h), "");
+            continue;
+        }
+        for (std::size_t k = 0; k < danesmtp_host_address_count(h); ++k) {
+            std::string addr = danesmtp_host_address(h, k);
+            std::string sni = *danesmtp_host_sni(h) ? danesmtp_host_sni(h) : danesmtp_host_name(h);
+            cli::Probe p = cli::probe(addr, t.port, sni, helo, timeout_ms);
+            bool tls_required = verdict == DANESMTP_HOST_DANE || verdict == DANESMTP_HOST_ENCRYPT;
+            if (!p.connected) {
+                emit(h, addr, "Unreachable", false, p.error, "");
+                continue;
+            }
+            if (!p.tls) {
+                if (tls_required)
+                    emit(h, addr, "Untrusted", false,
+                         p.error + ": TLS is required for this host (RFC 7672 section 2.2); "
+                                   "no mail would be sent",
+                         "");
+                else
+                    emit(h, addr, "Cleartext", p.starttls_offered ? false : true,
+                         p.error + " (opportunistic TLS: mail would go in clear text)", "");
+                continue;
+            }
+            std::string tls = p.tls_version + " " + p.cipher;
+            if (verdict != DANESMTP_HOST_DANE) {
+                emit(h, addr, "Untrusted", true,
+                     verdict == DANESMTP_HOST_ENCRYPT ? "TLS without authentication: no usable TLSA record"
+                                                      : "opportunistic TLS (no DANE for this host)",
+                     tls);
+                continue;
+            }
+            danesmtp_chain* chain = nullptr;
+            danesmtp_chain_new(&chain);
+            int rc = DANESMTP_OK;
+            for (const auto& der : p.chain)
+                if (rc == DANESMTP_OK)
+                    rc = danesmtp_chain_add_der(chain, reinterpret_cast<const unsigned char*>(der.data()),
+                                                der.size());
+            danesmtp_result* res = nullptr;
+            if (rc == DANESMTP_OK && !p.chain.empty())
+                rc = danesmtp_verify(ctx.get(), danesmtp_host_tlsa(h), chain, danesmtp_host_names(h),
+                                     danesmtp_host_name_count(h), DANESMTP_TIME_NOW, &res);
+            if (rc != DANESMTP_OK || p.chain.empty()) {
+                emit(h, addr, "Untrusted", false,
+                     p.chain.empty() ? std::string("no certificate presented") : lib_error("chain", rc), tls);
+            } else if (danesmtp_result_verdict(res) == DANESMTP_AUTHENTICATED) {
+                emit(h, addr, danesmtp_host_verified_possible(h) ? "Verified" : "Trusted", true,
+                     danesmtp_result_reason(res), tls);
+            } else {
+                emit(h, addr, "Untrusted", false, danesmtp_result_reason(res), tls);
+            }
+            danesmtp_result_free(res);
+            danesmtp_chain_free(chain);
+        }
+    }
+    int code = exit_for_status(status);
+    if (code == 0) code = passed == 0 ? kExitDefer : failed ? 1 : 0;
+    if (json)
+        std::cout << "{\"domain\":" << json_string(danesmtp_plan_domain(plan.get()))
+                  << ",\"status\":" << json_string(danesmtp_domain_status_name(status))
+                  << ",\"reason\":" << json_string(danesmtp_plan_reason(plan.get()))
+                  << ",\"exit\":" << code << ",\"results\":[" << rows << "]}\n";
+    return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -372,6 +681,8 @@ int main(int argc, char** argv) {
         std::string cmd = argv[1];
         if (cmd == "verify") return cmd_verify(argc, argv);
         if (cmd == "tlsa") return cmd_tlsa(argc, argv);
+        if (cmd == "lookup") return cmd_lookup(argc, argv);
+        if (cmd == "check") return cmd_check(argc, argv);
         if (cmd == "--version" || cmd == "version") {
             std::cout << "danesmtp " << danesmtp_version() << "\n";
             return 0;

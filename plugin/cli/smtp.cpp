@@ -1,0 +1,184 @@
+// smtp.cpp - see smtp.hpp.
+#include "smtp.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace cli {
+
+namespace {
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) close(fd_);
+    }
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+bool connect_with_timeout(int fd, const sockaddr* sa, socklen_t len, unsigned timeout_ms,
+                          std::string* err) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    int rc = connect(fd, sa, len);
+    if (rc != 0 && errno != EINPROGRESS) {
+        *err = std::string("connect: ") + std::strerror(errno);
+        return false;
+    }
+    if (rc != 0) {
+        pollfd p{fd, POLLOUT, 0};
+        rc = poll(&p, 1, static_cast<int>(timeout_ms));
+        if (rc <= 0) {
+            *err = rc == 0 ? "connect: timed out" : std::string("connect: ") + std::strerror(errno);
+            return false;
+        }
+        int so = 0;
+        socklen_t sl = sizeof so;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);
+        if (so != 0) {
+            *err = std::string("connect: ") + std::strerror(so);
+            return false;
+        }
+    }
+    fcntl(fd, F_SETFL, flags);
+    timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return true;
+}
+
+// One SMTP reply (all its lines). Returns the code, or -1.
+int read_reply(int fd, std::string* text) {
+    std::string line;
+    text->clear();
+    char c;
+    for (;;) {
+        ssize_t n = recv(fd, &c, 1, 0);
+        if (n <= 0) return -1;
+        if (c == '\n') {
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            *text += line + "\n";
+            if (line.size() < 4 || line[3] != '-') {
+                if (line.size() < 3) return -1;
+                return std::atoi(line.substr(0, 3).c_str());
+            }
+            line.clear();
+        } else if (line.size() < 4096) {
+            line.push_back(c);
+        }
+        if (text->size() > 65536) return -1;
+    }
+}
+
+bool send_line(int fd, const std::string& s) {
+    std::string l = s + "\r\n";
+    return send(fd, l.data(), l.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(l.size());
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+Probe probe(const std::string& address, unsigned port, const std::string& sni,
+            const std::string& helo, unsigned timeout_ms) {
+    Probe p;
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(static_cast<uint16_t>(port));
+        len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(static_cast<uint16_t>(port));
+        len = sizeof *v6;
+    } else {
+        p.error = "not an IP address: " + address;
+        return p;
+    }
+    Fd fd(socket(ss.ss_family, SOCK_STREAM, 0));
+    if (fd.get() < 0) {
+        p.error = std::string("socket: ") + std::strerror(errno);
+        return p;
+    }
+    if (!connect_with_timeout(fd.get(), reinterpret_cast<sockaddr*>(&ss), len, timeout_ms, &p.error))
+        return p;
+    p.connected = true;
+    std::string reply;
+    if (read_reply(fd.get(), &reply) != 220) {
+        p.error = "no SMTP greeting: " + first_line(reply);
+        return p;
+    }
+    if (!send_line(fd.get(), "EHLO " + helo) || read_reply(fd.get(), &reply) != 250) {
+        p.error = "EHLO refused: " + first_line(reply);
+        return p;
+    }
+    for (std::size_t pos = 0; pos < reply.size();) {
+        std::size_t nl = reply.find('\n', pos);
+        std::string l = reply.substr(pos, nl - pos);
+        pos = nl == std::string::npos ? reply.size() : nl + 1;
+        if (l.size() >= 12 && strncasecmp(l.c_str() + 4, "STARTTLS", 8) == 0) p.starttls_offered = true;
+    }
+    if (!p.starttls_offered) {
+        send_line(fd.get(), "QUIT");
+        p.error = "STARTTLS not offered";
+        return p;
+    }
+    if (!send_line(fd.get(), "STARTTLS") || read_reply(fd.get(), &reply) != 220) {
+        p.error = "STARTTLS refused: " + first_line(reply);
+        return p;
+    }
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        p.error = "SSL_CTX_new failed";
+        return p;
+    }
+    // Authentication is DANE's job (danesmtp_verify), not the PKI's: accept
+    // any chain here and judge it afterwards, as an MTA's DANE hook does.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL* ssl = SSL_new(ctx);
+    if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
+    SSL_set_fd(ssl, fd.get());
+    if (SSL_connect(ssl) != 1) {
+        unsigned long e = ERR_get_error();
+        char buf[256] = "handshake failed";
+        if (e) ERR_error_string_n(e, buf, sizeof buf);
+        p.error = std::string("TLS handshake failed: ") + buf;
+        ERR_clear_error();
+    } else {
+        p.tls = true;
+        p.tls_version = SSL_get_version(ssl);
+        p.cipher = SSL_get_cipher_name(ssl);
+        STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+        for (int i = 0; chain && i < sk_X509_num(chain); ++i) {
+            unsigned char* der = nullptr;
+            int n = i2d_X509(sk_X509_value(chain, i), &der);
+            if (n > 0) p.chain.emplace_back(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
+            OPENSSL_free(der);
+        }
+        std::string q = "QUIT\r\n";
+        SSL_write(ssl, q.data(), static_cast<int>(q.size()));
+        SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    return p;
+}
+
+}  // namespace cli
