@@ -46,7 +46,7 @@ UNIT      := $(B)/unit-tests
 CAPI_TEST := $(B)/capi-test
 PKI       := $(B)/pki
 
-.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test
+.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test lab-test
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(CLI)
@@ -91,6 +91,17 @@ $(SAN)/capi-test: tests/capi_test.c include/danesmtp.h $(call obj,$(SAN),$(CORE_
 	$(CC) -std=c99 -Iinclude -O1 -g $(SANFLAGS) -c tests/capi_test.c -o $(SAN)/capi_test.o
 	$(CXX) $(SANFLAGS) -o $@ $(SAN)/capi_test.o $(call obj,$(SAN),$(CORE_SRC) $(CAPI_SRC)) $(LIBS)
 
+LAB       := $(B)/lab
+$(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/cli/smtp.cpp) $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lboost_unit_test_framework -lssl -lcrypto
+
+# The lab: NSD with signed zones and STARTTLS servers on 127.0.1.x, up for
+# the run and down afterwards whatever the result (tests/lab/lab.sh).
+lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done
+	bash tests/lab/lab.sh up $(LAB) $(PKI)
+	DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) ./$(B)/lab-tests --report_level=short; \
+	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
+
 $(PKI)/.done: tests/pki/make-pki.sh
 	bash tests/pki/make-pki.sh $(PKI)
 	touch $@
@@ -102,6 +113,7 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B) valgrind -q --error-exitcode=1 --child-silent-after-fork=yes --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect ./$(CAPI_TEST)
 	$(MAKE) --no-print-directory abi-check
+	$(MAKE) --no-print-directory lab-test
 
 asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(PKI)/.done
 	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/unit-tests --report_level=short

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# lab.sh -- the danesmtp test lab: NSD serving DNSSEC-signed zones and small
+# SMTP servers with STARTTLS, all on loopback.
+#
+#   tests/lab/lab.sh up STATE PKI    build everything into STATE and start it
+#   tests/lab/lab.sh down STATE      stop what `up` started (safe to repeat)
+#   tests/lab/lab.sh status STATE    show what is running (exit 1 if not all)
+#
+# PKI is a directory made by tests/pki/make-pki.sh.  The zones, hosts and
+# TLSA records come from tests/lab/cases (its format is documented there);
+# tests/lab/labgen.py turns them into certificates, keys and signed zones.
+# Environment: LAB_DNS_PORT (default 5300), LAB_SMTP_PORT (default 2525),
+# LAB_WAIT_TIMEOUT (seconds `up` waits for the servers, default 10),
+# LAB_PYTHON (the Python 3 interpreter, default python3).
+#
+# `up` first stops a lab already running from STATE, wipes STATE's generated
+# files and spool, then starts NSD on 127.0.0.1:$LAB_DNS_PORT and one
+# tests/lab/smtpd.py per MX host on 127.0.1.N:$LAB_SMTP_PORT, and returns
+# once each answers (on failure it stops what it started and exits 1).
+#
+# STATE afterwards (paths absolute):
+#   trust-anchor   DS and DNSKEY RRs of the test. KSK, one per line, in
+#                  presentation format (for ub_ctx_add_ta)
+#   stubs          "ZONE ADDR@PORT" lines (for ub_ctx_set_stub): test. at the
+#                  lab NSD, and each never-answering ("dead") zone at
+#                  127.0.0.254@$LAB_DNS_PORT where nothing listens
+#   lab.env        KEY=value lines, see below
+#   pids           PIDs of every process started, one per line
+#   procs          "PID KIND WHAT LOGFILE" per process (KIND nsd or smtpd)
+#   servers        "LABEL IP HOSTNAME CHAIN KEY FLAGS" per SMTP server
+#   spool/IP/      messages received by the SMTP server on IP (*.eml)
+#   log/           nsd.log and smtpd-IP.log
+#   zones/ keys/ certs/ nsd/ run/   generated data and runtime files
+#
+# lab.env: values never contain blanks (they are shell-quoted if they do),
+# so it can be sourced by sh or read line by line.  Lists are comma-separated.
+#   LAB_DNS_PORT LAB_SMTP_PORT LAB_STATE LAB_PKI LAB_DIR LAB_DNS_ADDR
+#   LAB_DEAD_ADDR LAB_TLD LAB_TRUST_ANCHOR LAB_STUBS LAB_CERTS LAB_SPOOL
+#   LAB_ZONES LAB_CASES (case ids) LAB_SERVERS (server labels)
+#   per case ID:  LAB_DOMAIN_ID LAB_EXPECT_ID LAB_HOSTS_ID (server labels)
+#   per server LABEL (e.g. mx_ee, mx1_prefbogus):  LAB_HOST_LABEL (IP)
+#                 LAB_NAME_LABEL LAB_CHAIN_LABEL LAB_SPOOL_LABEL
+#                 LAB_FLAGS_LABEL (none, no-starttls or broken-tls)
+#   per lab leaf: LAB_LEAF_NAME (its leaf+int+root chain; dots become _)
+#
+# Needs nsd, ldnsutils, openssl, python3 (standard library), coreutils.
+# Only loopback addresses are used.  Processes are stopped by PID only.
+set -eu
+
+prog=${0##*/}
+LAB_DIR=$(cd -- "$(dirname -- "$0")" && pwd)
+DNS_PORT=${LAB_DNS_PORT:-5300}
+SMTP_PORT=${LAB_SMTP_PORT:-2525}
+WAIT_TIMEOUT=${LAB_WAIT_TIMEOUT:-10}
+PYTHON=${LAB_PYTHON:-python3}
+
+usage() {
+    cat >&2 <<EOF
+usage: $prog up STATE PKI
+       $prog down STATE
+       $prog status STATE
+EOF
+    exit 2
+}
+
+say() { printf '%s: %s\n' "$prog" "$*" >&2; }
+fail() { say "$*"; exit 1; }
+
+# alive PID: the process exists and is not a zombie.  (No forks: down
+# polls this for every process.)
+alive() {
+    local stat st
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    read -r st _ <<<"${stat##*) }"
+    case $st in Z|X) return 1 ;; esac
+    return 0
+}
+
+# is_ours PID STATE: alive, and its command line mentions a path in STATE
+# (guards against a PID reused by an unrelated process).
+is_ours() {
+    local -a argv=()
+    alive "$1" || return 1
+    mapfile -d '' argv 2>/dev/null <"/proc/$1/cmdline" || return 1
+    case " ${argv[*]} " in *"$2/"*) return 0 ;; esac
+    return 1
+}
+
+# descendants PID...: the PIDs' children, recursively (NSD forks its
+# server and xfrd processes).  Reads /proc once.
+descendants() {
+    local f stat pid ppid parents=" $* " found=1 list=""
+    local -a table=()
+    for f in /proc/[0-9]*/stat; do
+        read -r stat 2>/dev/null <"$f" || continue
+        pid=${f#/proc/}; pid=${pid%/stat}
+        read -r _ ppid _ <<<"${stat##*) }"
+        table+=("$pid:$ppid")
+    done
+    while [ "$found" = 1 ]; do
+        found=0
+        for f in "${table[@]}"; do
+            pid=${f%%:*}; ppid=${f#*:}
+            case $parents in *" $ppid "*) ;; *) continue ;; esac
+            case $parents in *" $pid "*) continue ;; esac
+            parents="$parents$pid "
+            list="$list $pid"
+            found=1
+        done
+    done
+    echo $list
+}
+
+do_down() {
+    local state=$1 pidfile=$1/pids pid mine=() all=() left i
+    if [ ! -f "$pidfile" ]; then
+        rm -f -- "$state/procs"
+        return 0
+    fi
+    while read -r pid _; do
+        case $pid in ''|*[!0-9]*) continue ;; esac
+        if is_ours "$pid" "$state"; then
+            mine+=("$pid")
+        fi
+    done <"$pidfile"
+    if [ "${#mine[@]}" -gt 0 ]; then
+        all=("${mine[@]}")
+        for pid in $(descendants "${mine[@]}"); do all+=("$pid"); done
+        kill -TERM "${mine[@]}" 2>/dev/null || true
+        for i in $(seq 50); do
+            left=0
+            for pid in "${all[@]}"; do
+                if alive "$pid"; then left=1; break; fi
+            done
+            [ "$left" = 0 ] && break
+            sleep 0.1
+        done
+        for pid in "${all[@]}"; do
+            if alive "$pid"; then
+                say "pid $pid did not stop on TERM, killing it"
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+        done
+    fi
+    rm -f -- "$pidfile" "$state/procs"
+}
+
+# start KIND WHAT LOG COMMAND...: start a background process, record it.
+start() {
+    local kind=$1 what=$2 logf=$3
+    shift 3
+    "$@" </dev/null >>"$logf" 2>&1 &
+    echo "$!" >>"$STATE/pids"
+    echo "$! $kind $what $logf" >>"$STATE/procs"
+}
+
+do_up() {
+    STATE=$1
+    local pki=$2 label ip host chain key flags args
+    case $DNS_PORT$SMTP_PORT in *[!0-9]*) fail "ports must be numbers" ;; esac
+    [ -d "$pki" ] || fail "PKI directory $pki not found (make it with tests/pki/make-pki.sh)"
+    for f in root.pem int.pem int.key ee-ec.pem ee-ec.key ee-rsa.pem; do
+        [ -f "$pki/$f" ] || fail "$pki/$f missing: not a make-pki.sh directory"
+    done
+    for c in nsd nsd-checkconf ldns-keygen ldns-signzone ldns-key2ds openssl \
+             "$PYTHON"; do
+        command -v "$c" >/dev/null 2>&1 || fail "$c not found"
+    done
+    # Resolve the interpreter once: a wrapper such as a pyenv shim costs
+    # a few tenths of a second per start, times one start per server.  The
+    # lab's scripts need only the standard library, hence -S.
+    PY=$("$PYTHON" -c 'import sys; print(sys.executable)') && [ -x "$PY" ] ||
+        fail "cannot find the Python interpreter behind $PYTHON"
+    mkdir -p -- "$STATE"
+    STATE=$(cd -- "$STATE" && pwd)
+    pki=$(cd -- "$pki" && pwd)
+    case $STATE$pki in *[[:space:]]*) fail "paths with blanks are not supported" ;; esac
+
+    do_down "$STATE"
+    rm -rf -- "$STATE/certs" "$STATE/keys" "$STATE/zones" "$STATE/nsd" \
+        "$STATE/log" "$STATE/spool" "$STATE/run"
+    rm -f -- "$STATE/trust-anchor" "$STATE/stubs" "$STATE/lab.env" \
+        "$STATE/servers"
+
+    "$PY" -S "$LAB_DIR/labgen.py" generate --cases "$LAB_DIR/cases" \
+        --state "$STATE" --pki "$pki" \
+        --dns-port "$DNS_PORT" --smtp-port "$SMTP_PORT"
+
+    nsd-checkconf "$STATE/nsd/nsd.conf" >/dev/null 2>"$STATE/log/nsd-checkconf.log" ||
+        fail "nsd-checkconf failed: $(cat "$STATE/log/nsd-checkconf.log")"
+
+    : >"$STATE/pids"
+    : >"$STATE/procs"
+    started=1
+    trap 'if [ "${started:-}" = 1 ]; then say "up failed; stopping the lab"; do_down "$STATE"; fi' EXIT
+
+    start nsd "$DNS_ADDR_PORT" "$STATE/log/nsd.log" \
+        nsd -d -c "$STATE/nsd/nsd.conf"
+
+    while read -r label ip host chain key flags; do
+        [ -n "$label" ] || continue
+        mkdir -p -- "$STATE/spool/$ip"
+        args=(--listen "$ip:$SMTP_PORT" --cert "$chain" --key "$key"
+              --spool "$STATE/spool/$ip" --hostname "$host"
+              --pidfile "$STATE/run/smtpd-$ip.pid")
+        case ,$flags, in *,no-starttls,*) args+=(--no-starttls) ;; esac
+        case ,$flags, in *,broken-tls,*) args+=(--broken-tls) ;; esac
+        start smtpd "$ip:$SMTP_PORT" "$STATE/log/smtpd-$ip.log" \
+            "$PY" -S "$LAB_DIR/smtpd.py" "${args[@]}"
+    done <"$STATE/servers"
+
+    "$PY" -S "$LAB_DIR/labgen.py" wait --state "$STATE" \
+        --timeout "$WAIT_TIMEOUT"
+    started=0
+    trap - EXIT
+    echo "lab up in $STATE: NSD on $DNS_ADDR_PORT, $(wc -l <"$STATE/servers") SMTP servers on port $SMTP_PORT"
+}
+
+do_status() {
+    local state=$1 pid kind what logf n=0 bad=0
+    if [ ! -f "$state/procs" ]; then
+        echo "lab in $state: not running"
+        return 1
+    fi
+    state=$(cd -- "$state" && pwd)
+    while read -r pid kind what logf; do
+        [ -n "$pid" ] || continue
+        n=$((n + 1))
+        if is_ours "$pid" "$state"; then
+            printf 'running  %-7s %-8s %s\n' "$pid" "$kind" "$what"
+        else
+            printf 'STOPPED  %-7s %-8s %s (log: %s)\n' "$pid" "$kind" "$what" "$logf"
+            bad=$((bad + 1))
+        fi
+    done <"$state/procs"
+    echo "lab in $state: $((n - bad)) of $n processes running"
+    [ "$bad" = 0 ]
+}
+
+DNS_ADDR_PORT=127.0.0.1:$DNS_PORT
+
+[ "$#" -ge 1 ] || usage
+cmd=$1
+shift
+case $cmd in
+    up)
+        [ "$#" -eq 2 ] || usage
+        do_up "$1" "$2"
+        ;;
+    down)
+        [ "$#" -eq 1 ] || usage
+        [ -d "$1" ] || exit 0
+        do_down "$(cd -- "$1" && pwd)"
+        ;;
+    status)
+        [ "$#" -eq 1 ] || usage
+        do_status "$1"
+        ;;
+    *)
+        usage
+        ;;
+esac
