@@ -135,14 +135,20 @@ abi-check: $(LIB)
 	  echo "abi-check: symbols outside danesmtp_ are exported" >&2; exit 1; fi
 
 # ---- demo and benchmark
-demo: $(LIB) $(CLI)
+demo: deps
+	$(MAKE) --no-print-directory $(LIB) $(CLI) $(PKI)/.done
 	sh tests/demo.sh $(B)
 
 $(B)/bench: $(call obj,$(B),$(BENCH_SRC) $(CORE_SRC) $(CAPI_SRC))
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LIBS) -ldl
 
-bench: $(B)/bench $(LIB) $(PKI)/.done
+$(B)/bench-dns: $(call obj,$(B),bench/bench_dns.cpp) $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp
+
+bench: $(B)/bench $(B)/bench-dns $(LIB) $(PKI)/.done
 	DANESMTP_PKI=$(PKI) ./$(B)/bench $(B)/$(SONAME)
+	bash tests/lab/lab.sh up $(LAB) $(PKI)
+	DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) ./$(B)/bench-dns; rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # ---- install
 install: $(LIB) $(CLI)

@@ -88,6 +88,11 @@ void apply_config_text(std::string_view text, const std::string& origin, Config*
             r.timeout_ms = static_cast<unsigned>(std::stoul(v));
             if (r.timeout_ms < 100)
                 throw Error(ErrorCode::parse, where + ": timeout below 100 ms");
+        } else if (key == "parallel-lookups") {
+            if (value.size() > 2 || value.find_first_not_of("0123456789") != std::string_view::npos ||
+                std::stoul(v) < 1 || std::stoul(v) > 64)
+                throw Error(ErrorCode::parse, where + ": parallel-lookups is 1-64");
+            r.parallel = static_cast<unsigned>(std::stoul(v));
         } else if (key == "insecure-mx") {
             if (v == "dane")
                 c->policy.insecure_mx = InsecureMx::dane;

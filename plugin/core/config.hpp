@@ -12,6 +12,7 @@
 //   recursion = yes|no              resolve from the root hints (no forwarder)
 //   stub = ZONE ADDR[@PORT]         (list) ask this server for this zone
 //   timeout = MILLISECONDS          per lookup (default 10000)
+//   parallel-lookups = N            queries in flight at once (default 8; 1 = one after another)
 //   insecure-mx = dane|encrypt|ignore   (RFC 7672 section 2.2.1; default dane)
 //   mandatory-dane = DOMAIN         (list) defer when DOMAIN has no usable TLSA
 //   audit-only = yes|no             report verdicts, never block (section 9.1)
@@ -37,6 +38,7 @@ struct ResolverConfig {
     bool recursion = false;
     std::vector<std::pair<std::string, std::string>> stubs;  // zone, addr[@port]
     unsigned timeout_ms = 10000;
+    unsigned parallel = 8;
 
     // Does the configuration name any source of answers / of trust?
     bool has_source() const { return !resolv_conf.empty() || !forwarders.empty() || recursion || !stubs.empty(); }

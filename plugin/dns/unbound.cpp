@@ -4,11 +4,14 @@
 #include <unbound.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstdio>
 #include <cctype>
+#include <chrono>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "core/error.hpp"
 #include "core/names.hpp"
@@ -68,10 +71,15 @@ const char* rcode_name(int rcode) {
 
 }  // namespace
 
-UnboundResolver::UnboundResolver(const core::ResolverConfig& cfg) {
+UnboundResolver::UnboundResolver(const core::ResolverConfig& cfg) : timeout_ms_(cfg.timeout_ms), parallel_(cfg.parallel) {
     ctx_ = ub_ctx_create();
     if (!ctx_) throw Error(ErrorCode::internal, "ub_ctx_create failed");
     try {
+        // Asynchronous lookups are answered by a resolver *process* that
+        // libunbound forks on first use (ub_ctx_async 0): no thread is ever
+        // started in the MTA's process, so it may fork at any time. The
+        // process keeps the cache warm between lookups and exits with us.
+        check(ub_ctx_async(ctx_, 0), "async mode");
         // Answers from loopback are how a local validating resolver and the
         // test lab are reached.
         check(ub_ctx_set_option(ctx_, "do-not-query-localhost:", "no"), "do-not-query-localhost");
@@ -143,14 +151,14 @@ UnboundResolver::UnboundResolver(const core::ResolverConfig& cfg) {
 
 UnboundResolver::~UnboundResolver() { ub_ctx_delete(ctx_); }
 
-core::DnsResult UnboundResolver::resolve_one(const core::DnsQuery& q) {
+namespace {
+
+// fill - a libunbound result as a core::DnsResult (RFC 7672 section 2.1.1).
+core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r) {
     core::DnsResult out;
-    ub_result* r = nullptr;
-    int err = ub_resolve(ctx_, q.name.c_str(), q.type, 1 /* IN */, &r);
     if (err != 0 || !r) {
         out.security = core::DnsSecurity::failed;
         out.why = std::string("resolver error: ") + ub_strerror(err);
-        ub_resolve_free(r);
         return out;
     }
     if (r->bogus) {
@@ -169,36 +177,92 @@ core::DnsResult UnboundResolver::resolve_one(const core::DnsQuery& q) {
         if (!canon.empty() && canon != q.name) out.canonical = canon;
         out.ttl = r->ttl > 0 ? static_cast<std::uint32_t>(r->ttl) : 0;
     }
-    ub_resolve_free(r);
     return out;
 }
 
+struct Pending {
+    const core::DnsQuery* query;
+    core::DnsResult* result;
+    bool done = false;
+    int async_id = 0;
+};
+
+void on_result(void* arg, int err, ub_result* r) {
+    auto* p = static_cast<Pending*>(arg);
+    *p->result = fill(*p->query, err, r);
+    p->done = true;
+    ub_resolve_free(r);
+}
+
+}  // namespace
+
 std::vector<core::DnsResult> UnboundResolver::resolve(const std::vector<core::DnsQuery>& queries) {
+    // One batch at a time per context: callbacks run in whichever thread
+    // calls ub_process, so a batch owns the context while it runs.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queries.size() <= parallel_) return resolve_batch(queries);
+    std::vector<core::DnsResult> out;
+    for (std::size_t i = 0; i < queries.size(); i += parallel_) {
+        std::vector<core::DnsQuery> part(queries.begin() + static_cast<long>(i),
+                                         queries.begin() + static_cast<long>(std::min(queries.size(), i + parallel_)));
+        for (auto& r : resolve_batch(part)) out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::vector<core::DnsResult> UnboundResolver::resolve_batch(const std::vector<core::DnsQuery>& queries) {
     std::vector<core::DnsResult> out(queries.size());
-    if (queries.size() <= 1) {
-        for (std::size_t i = 0; i < queries.size(); ++i) out[i] = resolve_one(queries[i]);
-        return out;
+    if (queries.empty()) return out;
+    if (!started_) {
+        // libunbound forks its resolver process on the first async query.
+        // Flush stdio first, or that process would write the host's pending
+        // buffered output a second time when it exits.
+        std::fflush(nullptr);
+        started_ = true;
     }
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-        for (std::size_t i; (i = next.fetch_add(1)) < queries.size();) out[i] = resolve_one(queries[i]);
+    std::vector<Pending> pending(queries.size());
+    std::size_t outstanding = 0;
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+        pending[i].query = &queries[i];
+        pending[i].result = &out[i];
+        int err = ub_resolve_async(ctx_, queries[i].name.c_str(), queries[i].type, 1 /* IN */,
+                                   &pending[i], on_result, &pending[i].async_id);
+        if (err != 0) {
+            out[i] = fill(queries[i], err, nullptr);
+            pending[i].done = true;
+        } else {
+            ++outstanding;
+        }
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+    auto remaining = [&] {
+        std::size_t n = 0;
+        for (const auto& p : pending) n += !p.done;
+        return n;
     };
-    std::size_t n = std::min<std::size_t>(queries.size(), max_threads_);
-    std::vector<std::thread> pool;
-    pool.reserve(n - 1);
-    try {
-        for (std::size_t t = 1; t < n; ++t) pool.emplace_back(worker);
-    } catch (...) {
-        // Could not start a thread: the calling thread does the rest.
+    while (outstanding && (outstanding = remaining()) > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0) break;
+        pollfd pfd{ub_fd(ctx_), POLLIN, 0};
+        int rc = poll(&pfd, 1, static_cast<int>(left));
+        if (rc < 0 && errno != EINTR) break;
+        if (rc > 0 && ub_process(ctx_) != 0) break;  // the resolver process is gone
     }
-    worker();
-    for (auto& th : pool) th.join();
+    // Whatever is still open has timed out (RFC 7672 section 2.2: an error,
+    // never a "may").
+    for (auto& p : pending) {
+        if (p.done) continue;
+        ub_cancel(ctx_, p.async_id);
+        p.result->security = core::DnsSecurity::failed;
+        p.result->why = "no answer within " + std::to_string(timeout_ms_) + " ms";
+    }
     return out;
 }
 
 std::string UnboundResolver::self_test() {
     std::string zone = anchor_zone_.empty() ? "." : anchor_zone_;
-    core::DnsResult r = resolve_one({zone, 48 /* DNSKEY */});
+    core::DnsResult r = resolve({{zone, 48 /* DNSKEY */}}).at(0);
     switch (r.security) {
         case core::DnsSecurity::secure:
             return "";

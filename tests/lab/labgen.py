@@ -609,7 +609,8 @@ def generate(a):
     top = t.zones[TLD]
     with open(os.path.join(state, "trust-anchor"), "w") as f:
         for line in ds_of(top.ksk) + dnskey_of(top.ksk):
-            f.write(" ".join(line.split()) + "\n")
+            # Drop ldns' ";{id = ...}" comment: one bare RR per line.
+            f.write(" ".join(line.split(";", 1)[0].split()) + "\n")
 
     with open(os.path.join(state, "stubs"), "w") as f:
         f.write("%s %s@%d\n" % (TLD, DNS_ADDR, a.dns_port))

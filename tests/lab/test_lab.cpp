@@ -19,6 +19,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "cli/smtp.hpp"
 #include "danesmtp.h"
 
@@ -329,6 +332,37 @@ BOOST_AUTO_TEST_CASE(sni_is_the_tlsa_base_domain_section_8_1) {
         const danesmtp_host* h = host(p, 0);
         BOOST_TEST(std::string(danesmtp_host_sni(h)) == danesmtp_host_tlsa_base(h), d);
     }
+}
+
+BOOST_AUTO_TEST_CASE(lookups_after_fork) {
+    // The parent looks up first (its resolver process starts), then forks:
+    // the child must get answers from a resolver of its own, and the parent
+    // must keep working afterwards (Exim forks per delivery).
+    Ctx ctx = make_ctx();
+    Plan before = lookup(ctx.get(), "ee.dane.test");
+    BOOST_REQUIRE(danesmtp_plan_status(before.get()) == DANESMTP_DOMAIN_OK);
+    int fds[2];
+    BOOST_REQUIRE(pipe(fds) == 0);
+    pid_t pid = fork();
+    BOOST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        danesmtp_plan* p = nullptr;
+        char verdict = 'e';
+        if (danesmtp_lookup_domain(ctx.get(), "ta.dane.test", Lab::get().port, &p) == DANESMTP_OK &&
+            danesmtp_plan_host_count(p) == 1)
+            verdict = static_cast<char>('0' + danesmtp_host_verdict(danesmtp_plan_host(p, 0)));
+        danesmtp_plan_free(p);
+        if (write(fds[1], &verdict, 1) != 1) _exit(3);
+        _exit(0);
+    }
+    close(fds[1]);
+    char got = 0;
+    BOOST_TEST(read(fds[0], &got, 1) == 1);
+    close(fds[0]);
+    waitpid(pid, nullptr, 0);
+    BOOST_TEST(got == '0' + DANESMTP_HOST_DANE);
+    Plan after = lookup(ctx.get(), "cname.dane.test");
+    BOOST_TEST(danesmtp_host_verdict(host(after, 0)) == DANESMTP_HOST_DANE);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
