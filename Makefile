@@ -46,7 +46,7 @@ UNIT      := $(B)/unit-tests
 CAPI_TEST := $(B)/capi-test
 PKI       := $(B)/pki
 
-.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test lab-test
+.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(CLI)
@@ -113,6 +113,7 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B) valgrind -q --error-exitcode=1 --child-silent-after-fork=yes --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect ./$(CAPI_TEST)
 	$(MAKE) --no-print-directory abi-check
+	$(MAKE) --no-print-directory install-test
 	$(MAKE) --no-print-directory lab-test
 
 asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(PKI)/.done
@@ -153,21 +154,35 @@ bench: $(B)/bench $(B)/bench-dns $(LIB) $(PKI)/.done
 # ---- install
 install: $(LIB) $(CLI)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) \
-	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdanesmtp.so
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/danesmtp
 	install -m 0644 include/danesmtp.h $(DESTDIR)$(INCLUDEDIR)/danesmtp.h
 	install -m 0644 man/danesmtp.1 $(DESTDIR)$(MANDIR)/man1/danesmtp.1
+	install -m 0644 man/danesmtp.conf.5 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
 	  danesmtp.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc
+
+# What a packager does: stage an install, then build a C program against it
+# with pkg-config only, and run it against the staged library.
+install-test: $(LIB) $(CLI) $(PKI)/.done
+	rm -rf $(B)/stage
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(B)/stage PREFIX=/usr >/dev/null
+	test -L $(B)/stage/usr/lib/$(SONAME) && test -L $(B)/stage/usr/lib/libdanesmtp.so
+	$(CC) -std=c99 -o $(B)/stage-capi-test tests/capi_test.c $$(PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(B)/stage \
+	  PKG_CONFIG_PATH=$(B)/stage/usr/lib/pkgconfig PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 \
+	  PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 pkg-config --cflags --libs danesmtp)
+	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B)/stage/usr/lib ./$(B)/stage-capi-test
+	LD_LIBRARY_PATH=$(B)/stage/usr/lib $(B)/stage/usr/bin/danesmtp --version
+	@echo "install-test: staged install builds and runs"
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/libdanesmtp.so $(DESTDIR)$(BINDIR)/danesmtp \
 	  $(DESTDIR)$(INCLUDEDIR)/danesmtp.h $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc \
-	  $(DESTDIR)$(MANDIR)/man1/danesmtp.1
+	  $(DESTDIR)$(MANDIR)/man1/danesmtp.1 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
 
 clean:
 	rm -rf build
