@@ -24,6 +24,13 @@
 #   stubs          "ZONE ADDR@PORT" lines (for ub_ctx_set_stub): test. at the
 #                  lab NSD, and each never-answering ("dead") zone at
 #                  127.0.0.254@$LAB_DNS_PORT where nothing listens
+#   unbound.conf   the same trust anchor and stubs as a libunbound config
+#                  file (ub_ctx_config, unbound-host -C), with
+#                  local-zone: "test." nodefault -- libunbound answers test.
+#                  itself (NXDOMAIN, RFC 6761) unless told not to.  With
+#                  ub_ctx_set_option use ("local-zone:", "test. transparent");
+#                  "test. nodefault" is accepted there but has no effect in
+#                  libunbound 1.17.
 #   lab.env        KEY=value lines, see below
 #   pids           PIDs of every process started, one per line
 #   procs          "PID KIND WHAT LOGFILE" per process (KIND nsd or smtpd)
@@ -35,7 +42,8 @@
 # lab.env: values never contain blanks (they are shell-quoted if they do),
 # so it can be sourced by sh or read line by line.  Lists are comma-separated.
 #   LAB_DNS_PORT LAB_SMTP_PORT LAB_STATE LAB_PKI LAB_DIR LAB_DNS_ADDR
-#   LAB_DEAD_ADDR LAB_TLD LAB_TRUST_ANCHOR LAB_STUBS LAB_CERTS LAB_SPOOL
+#   LAB_DEAD_ADDR LAB_TLD LAB_TRUST_ANCHOR LAB_STUBS LAB_UNBOUND_CONF
+#   LAB_CERTS LAB_SPOOL
 #   LAB_ZONES LAB_CASES (case ids) LAB_SERVERS (server labels)
 #   per case ID:  LAB_DOMAIN_ID LAB_EXPECT_ID LAB_HOSTS_ID (server labels)
 #   per server LABEL (e.g. mx_ee, mx1_prefbogus):  LAB_HOST_LABEL (IP)
@@ -180,7 +188,7 @@ do_up() {
     rm -rf -- "$STATE/certs" "$STATE/keys" "$STATE/zones" "$STATE/nsd" \
         "$STATE/log" "$STATE/spool" "$STATE/run"
     rm -f -- "$STATE/trust-anchor" "$STATE/stubs" "$STATE/lab.env" \
-        "$STATE/servers"
+        "$STATE/servers" "$STATE/unbound.conf"
 
     "$PY" -S "$LAB_DIR/labgen.py" generate --cases "$LAB_DIR/cases" \
         --state "$STATE" --pki "$pki" \
@@ -193,13 +201,14 @@ do_up() {
     : >"$STATE/procs"
     started=1
     trap 'if [ "${started:-}" = 1 ]; then say "up failed; stopping the lab"; do_down "$STATE"; fi' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 
     start nsd "$DNS_ADDR_PORT" "$STATE/log/nsd.log" \
         nsd -d -c "$STATE/nsd/nsd.conf"
 
     while read -r label ip host chain key flags; do
         [ -n "$label" ] || continue
-        mkdir -p -- "$STATE/spool/$ip"
         args=(--listen "$ip:$SMTP_PORT" --cert "$chain" --key "$key"
               --spool "$STATE/spool/$ip" --hostname "$host"
               --pidfile "$STATE/run/smtpd-$ip.pid")
@@ -212,7 +221,7 @@ do_up() {
     "$PY" -S "$LAB_DIR/labgen.py" wait --state "$STATE" \
         --timeout "$WAIT_TIMEOUT"
     started=0
-    trap - EXIT
+    trap - EXIT INT TERM
     echo "lab up in $STATE: NSD on $DNS_ADDR_PORT, $(wc -l <"$STATE/servers") SMTP servers on port $SMTP_PORT"
 }
 
