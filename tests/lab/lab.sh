@@ -206,6 +206,9 @@ do_up() {
 
     start nsd "$DNS_ADDR_PORT" "$STATE/log/nsd.log" \
         nsd -d -c "$STATE/nsd/nsd.conf"
+    # The name server of the "dead" zones: it reads queries, never answers.
+    start blackhole "127.0.0.254:$DNS_PORT" "$STATE/log/blackhole.log" \
+        "$PY" -S "$LAB_DIR/blackhole.py" --listen "127.0.0.254:$DNS_PORT" --tag "$STATE/blackhole"
 
     while read -r label ip host chain key flags; do
         [ -n "$label" ] || continue
