@@ -33,7 +33,7 @@ SAN      := build/asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_SRC := $(wildcard plugin/core/*.cpp) $(wildcard plugin/tls/*.cpp) $(wildcard plugin/dns/*.cpp)
-CAPI_SRC := $(wildcard plugin/capi/*.cpp)
+CAPI_SRC := $(wildcard plugin/capi/*.cpp) $(wildcard plugin/exim/*.cpp)
 CLI_SRC  := $(wildcard plugin/cli/*.cpp)
 TEST_SRC := $(wildcard tests/unit/*.cpp) tests/oracle/openssl_dane.cpp
 BENCH_SRC:= bench/bench.cpp tests/oracle/openssl_dane.cpp
@@ -46,7 +46,7 @@ UNIT      := $(B)/unit-tests
 CAPI_TEST := $(B)/capi-test
 PKI       := $(B)/pki
 
-.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test
+.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(CLI)
@@ -102,6 +102,11 @@ lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done
 	DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) ./$(B)/lab-tests --report_level=short; \
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
+# The real exim4 (Debian's exim4-daemon-heavy) delivering through the plugin.
+exim-test: $(LIB) $(PKI)/.done
+	bash tests/lab/lab.sh up $(LAB) $(PKI)
+	bash tests/exim/exim_test.sh $(B) $(LAB); rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
+
 $(PKI)/.done: tests/pki/make-pki.sh
 	bash tests/pki/make-pki.sh $(PKI)
 	touch $@
@@ -128,7 +133,7 @@ check: deps
 # ---- ABI: what the .so exports must be exactly what the header declares.
 abi-check: $(LIB)
 	@nm -D --defined-only $(LIB) | awk '$$2 == "T" { sub(/@.*/, "", $$3); print $$3 }' | sort > $(B)/abi.exported
-	@sed -n 's/^DANESMTP_API [^(]*[ *]\(danesmtp_[a-z0-9_]*\)(.*/\1/p' include/danesmtp.h | sort > $(B)/abi.declared
+	@sed -n 's/^DANESMTP_API [^(]*[ *]\(danesmtp_[a-z0-9_]*\)(.*/\1/p' include/danesmtp.h include/danesmtp_exim.h | sort > $(B)/abi.declared
 	@if diff -u $(B)/abi.declared $(B)/abi.exported; then \
 	  echo "abi-check: $$(wc -l < $(B)/abi.exported) exported symbols match include/danesmtp.h"; \
 	else echo "abi-check: exported symbols differ from include/danesmtp.h" >&2; exit 1; fi
@@ -159,7 +164,7 @@ install: $(LIB) $(CLI)
 	ln -sf libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdanesmtp.so
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/danesmtp
-	install -m 0644 include/danesmtp.h $(DESTDIR)$(INCLUDEDIR)/danesmtp.h
+	install -m 0644 include/danesmtp.h include/danesmtp_exim.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 man/danesmtp.1 $(DESTDIR)$(MANDIR)/man1/danesmtp.1
 	install -m 0644 man/danesmtp.conf.5 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
@@ -181,7 +186,7 @@ install-test: $(LIB) $(CLI) $(PKI)/.done
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/libdanesmtp.so $(DESTDIR)$(BINDIR)/danesmtp \
-	  $(DESTDIR)$(INCLUDEDIR)/danesmtp.h $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc \
+	  $(DESTDIR)$(INCLUDEDIR)/danesmtp.h $(DESTDIR)$(INCLUDEDIR)/danesmtp_exim.h $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc \
 	  $(DESTDIR)$(MANDIR)/man1/danesmtp.1 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
 
 clean:

@@ -1,0 +1,53 @@
+/*
+ * danesmtp_exim.h - Exim ${dlfunc} entry points of libdanesmtp.so.1.
+ *
+ * Exim calls these by name from its configuration (exim-config/), with the
+ * signature of exim_dlfunc_t in Exim's local_scan.h:
+ *     int fn(uschar **yield, int argc, uschar *argv[]);
+ * They return 0 (OK) with *yield set to the result, or 3 (ERROR) with *yield
+ * set to a message, which makes the expansion fail. The library has no
+ * link-time dependency on Exim: Exim's log_write() is found at run time.
+ *
+ * Exim fails open on expansion failures in events (DESIGN.md section 5), so
+ * the event functions (connect, tls_cert) never fail: a refusal is OK with a
+ * non-empty result, an acceptance is OK with an empty one. Only the router
+ * and ACL functions return ERROR, where a failed expansion defers.
+ *
+ *   danesmtp_exim_route{DOMAIN}{PORT}{CONFIG}     router: the destination's
+ *       policy for address_data, as key=value pairs for ${extract}:
+ *         status     ok | defer | fail
+ *         reason     why (quoted)
+ *         hosts      the addresses to try, in order ("<;a;b", for route_data)
+ *         require_tls  addresses where TLS is mandatory (dane and encrypt)
+ *         sni@ADDR   the SNI name for that address
+ *       plus per-address keys the event functions read (verdict@, name@,
+ *       names@, tlsa@, verified@). PORT defaults to 25, CONFIG to
+ *       /etc/danesmtp.conf when it exists.
+ *   danesmtp_exim_connect{ADDR}{ADDRESS_DATA}     tcp:connect event: "" when
+ *       ADDR is in the plan's host list, else a refusal (the host is skipped).
+ *   danesmtp_exim_tls_cert{DEPTH}{CERT_BASE64}{ADDR}{ADDRESS_DATA}  tls:cert
+ *       event: collects the chain from the top down; at depth 0 verifies it
+ *       and returns "" (authenticated, or not a DANE host) or a refusal. Logs
+ *       one line per verified or failed session in Exim's main log.
+ *   danesmtp_exim_check{DOMAIN}{PORT}{CONFIG}     ACL helper: "ok",
+ *       "defer REASON" or "fail REASON", for a RCPT-time check.
+ */
+#ifndef DANESMTP_EXIM_H
+#define DANESMTP_EXIM_H
+
+#include "danesmtp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+DANESMTP_API int danesmtp_exim_route(unsigned char **yield, int argc, unsigned char *argv[]);
+DANESMTP_API int danesmtp_exim_connect(unsigned char **yield, int argc, unsigned char *argv[]);
+DANESMTP_API int danesmtp_exim_tls_cert(unsigned char **yield, int argc, unsigned char *argv[]);
+DANESMTP_API int danesmtp_exim_check(unsigned char **yield, int argc, unsigned char *argv[]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DANESMTP_EXIM_H */

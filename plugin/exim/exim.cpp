@@ -1,0 +1,439 @@
+// exim.cpp - Exim ${dlfunc} entry points (include/danesmtp_exim.h).
+//
+// How the pieces fit (exim-config/README.md tells the administrator):
+//   router    address_data = ${dlfunc{LIB}{danesmtp_exim_route}{$domain}{25}}
+//             A failed expansion defers the message: the only place where
+//             Exim fails closed on an expansion error (DESIGN.md section 5).
+//             The plan lists MX host *addresses*, so the manualroute router
+//             sends Exim exactly where our DNSSEC-validated lookup said, and
+//             Exim's own (unvalidated) DNS never picks a host.
+//   transport hosts_require_tls, tls_sni from ${extract} on $address_data;
+//             events tcp:connect and tls:cert call the two event functions,
+//             which never fail (a failing event expansion counts as "no
+//             objection" in Exim): they refuse with a non-empty string.
+//
+// State: Exim is single-threaded per process and dlopens this file once per
+// process. Contexts (one per configuration file) live for the process. The
+// chain being collected by tls:cert is reset when a new handshake starts
+// (a depth not below the previous one, or another host address).
+#include "danesmtp_exim.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Exim's return codes for ${dlfunc} (local_scan.h); tests/exim checks them.
+constexpr int kOk = 0;
+constexpr int kFail = 2;   // a failed expansion, without a panic-log entry
+constexpr int kError = 3;  // a failed expansion, logged as a configuration error
+constexpr int kLogMain = 1;
+
+std::string g_yield;  // the string *yield points to until the next call
+
+int reply(unsigned char** yield, int code, std::string text) {
+    g_yield = std::move(text);
+    if (yield) *yield = reinterpret_cast<unsigned char*>(&g_yield[0]);
+    return code;
+}
+
+// log_main - a line in Exim's main log, through Exim's own log_write()
+// found at run time; outside Exim (tests, other MTAs) it goes to stderr
+// only when DANESMTP_EXIM_LOG_STDERR is set.
+void log_main(const std::string& line) {
+    using log_write_fn = void (*)(unsigned int, int, const char*, ...);
+    static auto fn = reinterpret_cast<log_write_fn>(dlsym(RTLD_DEFAULT, "log_write"));
+    if (fn)
+        fn(0, kLogMain, "%s", line.c_str());
+    else if (getenv("DANESMTP_EXIM_LOG_STDERR"))
+        fprintf(stderr, "%s\n", line.c_str());
+}
+
+std::string arg(int argc, unsigned char* argv[], int i) {
+    return i < argc && argv[i] ? reinterpret_cast<const char*>(argv[i]) : "";
+}
+
+// ---- the address_data format: key=value pairs, values quoted when they
+// hold white space or quotes, as Exim's ${extract{key}{...}} reads them.
+
+std::string quote(const std::string& v) {
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n' || c == '\r') c = ' ';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::map<std::string, std::string> parse_pairs(const std::string& s) {
+    std::map<std::string, std::string> out;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
+        std::size_t eq = s.find('=', i);
+        if (eq == std::string::npos) break;
+        std::string key = s.substr(i, eq - i);
+        i = eq + 1;
+        std::string value;
+        if (i < s.size() && s[i] == '"') {
+            for (++i; i < s.size() && s[i] != '"'; ++i) {
+                if (s[i] == '\\' && i + 1 < s.size()) ++i;
+                value += s[i];
+            }
+            ++i;
+        } else {
+            while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\n') value += s[i++];
+        }
+        out[key] = value;
+    }
+    return out;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        std::size_t end = s.find(sep, start);
+        if (end == std::string::npos) end = s.size();
+        if (end > start) out.push_back(s.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+// "<;a;b" -> {a, b}
+std::vector<std::string> host_list(const std::string& s) {
+    return split(s.compare(0, 2, "<;") == 0 ? s.substr(2) : s, ';');
+}
+
+std::vector<unsigned char> base64_decode(const std::string& in, bool* ok) {
+    static const std::string abc =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::vector<unsigned char> out;
+    unsigned buf = 0;
+    int bits = 0;
+    *ok = true;
+    for (char c : in) {
+        if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
+        std::size_t v = abc.find(c);
+        if (v == std::string::npos) {
+            *ok = false;
+            return {};
+        }
+        buf = (buf << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<unsigned char>(buf >> bits));
+        }
+    }
+    return out;
+}
+
+// ---- contexts, one per configuration file, for the life of the process.
+
+// Freed at exit, so that libunbound's resolver process is told to stop
+// instead of finding a broken pipe. A forked child frees only what it
+// created: danesmtp_ctx_free leaves a parent's resolver alone.
+struct Contexts {
+    std::map<std::string, danesmtp_ctx*> map;
+    ~Contexts() {
+        for (auto& [path, ctx] : map) danesmtp_ctx_free(ctx);
+    }
+};
+
+danesmtp_ctx* context_for(const std::string& config, std::string* err) {
+    static Contexts all;
+    auto& contexts = all.map;
+    std::string path = config;
+    if (path.empty() && access(DANESMTP_CONFIG_FILE, R_OK) == 0) path = DANESMTP_CONFIG_FILE;
+    auto it = contexts.find(path);
+    if (it != contexts.end()) return it->second;
+    danesmtp_options o = DANESMTP_OPTIONS_INIT;
+    o.config_file = path.empty() ? nullptr : path.c_str();
+    danesmtp_ctx* ctx = nullptr;
+    if (danesmtp_ctx_new(&ctx, &o) != DANESMTP_OK) {
+        *err = std::string("danesmtp: configuration ") + (path.empty() ? "(defaults)" : path) + ": " +
+               danesmtp_last_error();
+        return nullptr;
+    }
+    contexts[path] = ctx;
+    return ctx;
+}
+
+bool parse_port(const std::string& s, unsigned* port) {
+    if (s.empty()) {
+        *port = 25;
+        return true;
+    }
+    if (s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    *port = static_cast<unsigned>(std::stoul(s));
+    return *port > 0 && *port <= 65535;
+}
+
+struct PlanFree {
+    void operator()(danesmtp_plan* p) const { danesmtp_plan_free(p); }
+};
+
+// lookup - the plan for DOMAIN, or an Exim error text.
+bool lookup(int argc, unsigned char* argv[], const char* fn, danesmtp_plan** plan, std::string* err) {
+    if (argc < 1 || argc > 3) {
+        *err = std::string("danesmtp: ") + fn + " takes DOMAIN [PORT [CONFIG]], got " +
+               std::to_string(argc) + " argument(s)";
+        return false;
+    }
+    std::string domain = arg(argc, argv, 0);
+    unsigned port = 25;
+    if (domain.empty()) {
+        *err = std::string("danesmtp: ") + fn + ": empty domain";
+        return false;
+    }
+    if (!parse_port(arg(argc, argv, 1), &port)) {
+        *err = std::string("danesmtp: ") + fn + ": bad port '" + arg(argc, argv, 1) + "'";
+        return false;
+    }
+    danesmtp_ctx* ctx = context_for(arg(argc, argv, 2), err);
+    if (!ctx) return false;
+    if (danesmtp_lookup_domain(ctx, domain.c_str(), port, plan) != DANESMTP_OK) {
+        *err = std::string("danesmtp: ") + fn + ": " + domain + ": " + danesmtp_last_error();
+        return false;
+    }
+    return true;
+}
+
+const char* status_word(int status) {
+    switch (status) {
+        case DANESMTP_DOMAIN_OK: return "ok";
+        case DANESMTP_DOMAIN_NULL_MX:
+        case DANESMTP_DOMAIN_NXDOMAIN: return "fail";
+        default: return "defer";
+    }
+}
+
+// ---- the chain the tls:cert events deliver, top of the chain first.
+struct Collected {
+    std::string address;
+    int last_depth = -1;
+    std::vector<std::vector<unsigned char>> top_down;
+    bool broken = false;
+};
+Collected g_chain;
+
+}  // namespace
+
+extern "C" {
+
+int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) {
+    try {
+        danesmtp_plan* raw = nullptr;
+        std::string err;
+        if (!lookup(argc, argv, "danesmtp_exim_route", &raw, &err)) return reply(yield, kError, err);
+        std::unique_ptr<danesmtp_plan, PlanFree> plan(raw);
+        int status = danesmtp_plan_status(raw);
+        bool audit = danesmtp_plan_audit_only(raw);
+        std::string hosts, require_tls, per_address;
+        for (std::size_t i = 0; i < danesmtp_plan_host_count(raw); ++i) {
+            const danesmtp_host* h = danesmtp_plan_host(raw, i);
+            int verdict = danesmtp_host_verdict(h);
+            // Audit-only (RFC 7672 section 9.1): a host is skipped only when it
+            // has no address; otherwise it is tried, and what would have
+            // blocked it is logged.
+            if (verdict == DANESMTP_HOST_UNREACHABLE) {
+                if (!audit || danesmtp_host_address_count(h) == 0) continue;
+                log_main(std::string("danesmtp: audit-only: ") + danesmtp_host_name(h) +
+                         " would be skipped: " + danesmtp_host_reason(h));
+                verdict = DANESMTP_HOST_MAY;
+            }
+            std::string names, tlsa;
+            for (std::size_t k = 0; k < danesmtp_host_name_count(h); ++k)
+                names += std::string(k ? "," : "") + danesmtp_host_names(h)[k];
+            const danesmtp_tlsa* set = danesmtp_host_tlsa(h);
+            for (std::size_t k = 0; k < danesmtp_tlsa_count(set); ++k) {
+                danesmtp_tlsa_record r{};
+                danesmtp_tlsa_get(set, k, &r);
+                static const char hex[] = "0123456789abcdef";
+                std::string data;
+                for (std::size_t b = 0; b < r.data_len; ++b) {
+                    data += hex[r.data[b] >> 4];
+                    data += hex[r.data[b] & 15];
+                }
+                tlsa += (k ? "," : "") + std::to_string(r.usage) + ":" + std::to_string(r.selector) + ":" +
+                        std::to_string(r.mtype) + ":" + data;
+            }
+            for (std::size_t k = 0; k < danesmtp_host_address_count(h); ++k) {
+                std::string a = danesmtp_host_address(h, k);
+                hosts += ";" + a;
+                if (!audit && (verdict == DANESMTP_HOST_DANE || verdict == DANESMTP_HOST_ENCRYPT))
+                    require_tls += ";" + a;
+                per_address += " name@" + a + "=" + danesmtp_host_name(h) +
+                               " verdict@" + a + "=" + danesmtp_host_verdict_name(verdict) +
+                               " sni@" + a + "=" + (*danesmtp_host_sni(h) ? danesmtp_host_sni(h) : danesmtp_host_name(h)) +
+                               " verified@" + a + "=" + (danesmtp_host_verified_possible(h) ? "1" : "0");
+                if (verdict == DANESMTP_HOST_DANE)
+                    per_address += " names@" + a + "=" + names + " tlsa@" + a + "=" + tlsa +
+                                   " base@" + a + "=" + danesmtp_host_tlsa_base(h);
+            }
+        }
+        const char* word = status_word(status);
+        if (status == DANESMTP_DOMAIN_OK && hosts.empty()) word = "defer";
+        // Cannot decide (bogus or failed DNS, nothing reachable): fail the
+        // expansion, which defers the message in the router (RFC 7672
+        // section 2.2.1). FAIL, not ERROR: this is DNS, not a config error.
+        if (std::string(word) == "defer")
+            return reply(yield, kFail, std::string("DANE: ") +
+                                           (*danesmtp_plan_reason(raw) ? danesmtp_plan_reason(raw)
+                                                                       : "no MX host can be used"));
+        // Lists use Exim's "<;" syntax (';' as separator): IPv6 addresses
+        // hold colons.
+        auto list = [](const std::string& items) { return "<;" + (items.empty() ? items : items.substr(1)); };
+        std::string out = std::string("status=") + word + " reason=" + quote(danesmtp_plan_reason(raw)) +
+                          " audit=" + (audit ? "1" : "0") + " config=" + quote(arg(argc, argv, 2)) +
+                          " hosts=" + quote(list(hosts)) + " require_tls=" + quote(list(require_tls)) +
+                          per_address;
+        return reply(yield, kOk, out);
+    } catch (...) {
+        return reply(yield, kError, "danesmtp: internal error in danesmtp_exim_route");
+    }
+}
+
+int danesmtp_exim_check(unsigned char** yield, int argc, unsigned char* argv[]) {
+    try {
+        danesmtp_plan* raw = nullptr;
+        std::string err;
+        if (!lookup(argc, argv, "danesmtp_exim_check", &raw, &err)) return reply(yield, kError, err);
+        std::unique_ptr<danesmtp_plan, PlanFree> plan(raw);
+        int status = danesmtp_plan_status(raw);
+        if (status == DANESMTP_DOMAIN_OK) return reply(yield, kOk, "ok");
+        return reply(yield, kOk, std::string(status_word(status)) + " " + danesmtp_plan_reason(raw));
+    } catch (...) {
+        return reply(yield, kError, "danesmtp: internal error in danesmtp_exim_check");
+    }
+}
+
+int danesmtp_exim_connect(unsigned char** yield, int argc, unsigned char* argv[]) {
+    // An event: never fail; refuse with a non-empty string.
+    try {
+        if (argc != 2)
+            return reply(yield, kOk, "danesmtp_exim_connect takes ADDRESS and ADDRESS_DATA, got " +
+                                         std::to_string(argc) + " argument(s)");
+        std::string address = arg(argc, argv, 0);
+        auto pairs = parse_pairs(arg(argc, argv, 1));
+        if (address.empty()) return reply(yield, kOk, "danesmtp: empty host address");
+        for (const auto& h : host_list(pairs["hosts"]))
+            if (h == address) return reply(yield, kOk, "");
+        // A host our validated lookup did not name (a fallback host, or
+        // Exim's own MX lookup): the strictest treatment is not to use it.
+        return reply(yield, kOk, "danesmtp: " + address + " is not in the DANE plan for this destination");
+    } catch (...) {
+        return reply(yield, kOk, "danesmtp: internal error in danesmtp_exim_connect");
+    }
+}
+
+int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[]) {
+    // An event: never fail; refuse with a non-empty string.
+    try {
+        if (argc != 4)
+            return reply(yield, kOk, "danesmtp_exim_tls_cert takes DEPTH, CERT, ADDRESS and ADDRESS_DATA, got " +
+                                         std::to_string(argc) + " argument(s)");
+        std::string depth_s = arg(argc, argv, 0), address = arg(argc, argv, 2);
+        if (depth_s.empty() || depth_s.size() > 3 || depth_s.find_first_not_of("0123456789") != std::string::npos)
+            return reply(yield, kOk, "danesmtp: bad certificate depth '" + depth_s + "'");
+        int depth = std::stoi(depth_s);
+        auto pairs = parse_pairs(arg(argc, argv, 3));
+        // A new handshake: another host, or a depth not below the last one.
+        if (address != g_chain.address || g_chain.last_depth < 0 || depth >= g_chain.last_depth) {
+            g_chain = Collected();
+            g_chain.address = address;
+        }
+        g_chain.last_depth = depth;
+        bool ok = false;
+        auto der = base64_decode(arg(argc, argv, 1), &ok);
+        if (!ok || der.empty()) g_chain.broken = true;
+        g_chain.top_down.push_back(std::move(der));
+        if (depth > 0) return reply(yield, kOk, "");
+
+        // Depth 0: the whole chain is here.
+        Collected chain = std::move(g_chain);
+        g_chain = Collected();
+        std::string verdict = pairs["verdict@" + address];
+        std::string name = pairs["name@" + address];
+        std::string who = "H=" + (name.empty() ? std::string("?") : name) + " [" + address + "]";
+        if (verdict.empty()) {
+            std::string why = "danesmtp: " + who + " is not in the DANE plan for this destination";
+            log_main(why);
+            return reply(yield, kOk, why);
+        }
+        if (verdict != "dane") return reply(yield, kOk, "");  // TLS without DANE authentication
+        bool audit = pairs["audit"] == "1";
+
+        std::string result;  // "" authenticated, else why not
+        std::string detail;
+        danesmtp_tlsa* set = nullptr;
+        danesmtp_chain* c = nullptr;
+        danesmtp_result* res = nullptr;
+        danesmtp_tlsa_new(&set);
+        danesmtp_chain_new(&c);
+        for (const auto& rec : split(pairs["tlsa@" + address], ',')) {
+            auto f = split(rec, ':');
+            std::string text = f.size() == 4 ? f[0] + " " + f[1] + " " + f[2] + " " + f[3] : rec;
+            if (danesmtp_tlsa_add_text(set, text.c_str()) != DANESMTP_OK)
+                result = std::string("bad TLSA record in address_data: ") + danesmtp_last_error();
+        }
+        if (chain.broken) result = "a certificate of the chain did not decode from base64";
+        for (auto it = chain.top_down.rbegin(); result.empty() && it != chain.top_down.rend(); ++it)
+            if (danesmtp_chain_add_der(c, it->data(), it->size()) != DANESMTP_OK)
+                result = std::string("certificate rejected: ") + danesmtp_last_error();
+        std::vector<std::string> names = split(pairs["names@" + address], ',');
+        std::vector<const char*> cnames;
+        for (const auto& n : names) cnames.push_back(n.c_str());
+        danesmtp_ctx* ctx = nullptr;
+        std::string err;
+        if (result.empty()) {
+            ctx = context_for(pairs["config"], &err);
+            if (!ctx) {
+                // Verification needs no resolver: a plain context will do.
+                static danesmtp_ctx* plain = nullptr;
+                if (!plain) danesmtp_ctx_new(&plain, nullptr);
+                ctx = plain;
+            }
+            if (danesmtp_verify(ctx, set, c, cnames.data(), cnames.size(), DANESMTP_TIME_NOW, &res) != DANESMTP_OK)
+                result = std::string("verification error: ") + danesmtp_last_error();
+            else if (danesmtp_result_verdict(res) != DANESMTP_AUTHENTICATED)
+                result = danesmtp_result_reason(res);
+            else {
+                danesmtp_tlsa_record r{};
+                danesmtp_result_record(res, &r);
+                detail = danesmtp_result_reason(res);
+            }
+        }
+        danesmtp_result_free(res);
+        danesmtp_chain_free(c);
+        danesmtp_tlsa_free(set);
+
+        std::string base = pairs["base@" + address];
+        if (result.empty()) {
+            log_main("danesmtp: " + who + " DANE " + (pairs["verified@" + address] == "1" ? "verified" : "trusted") +
+                     " base=" + base + ": " + detail);
+            return reply(yield, kOk, "");
+        }
+        if (audit) {
+            log_main("danesmtp: " + who + " DANE failed (audit-only, not enforced) base=" + base + ": " + result);
+            return reply(yield, kOk, "");
+        }
+        log_main("danesmtp: " + who + " DANE failed base=" + base + ": " + result);
+        return reply(yield, kOk, "DANE verification failed for " + who + ": " + result);
+    } catch (...) {
+        g_chain = Collected();
+        return reply(yield, kOk, "danesmtp: internal error in danesmtp_exim_tls_cert");
+    }
+}
+
+}  // extern "C"

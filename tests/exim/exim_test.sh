@@ -1,0 +1,190 @@
+#!/bin/bash
+# exim_test.sh - the real Debian exim4 delivering through the plugin to the
+# lab. Run by `make exim-test`, which brings the lab up first:
+#   bash tests/exim/exim_test.sh BUILD_DIR LAB_STATE
+# Each case sends a message with `exim4 -odi` and asserts, from the lab
+# servers' spools (what really arrived, over TLS or not, with which SNI) and
+# from Exim's main log, what happened. Exim runs with a private -C
+# configuration, spool and log; no Exim daemon is started.
+set -u
+B=$(cd "$1" && pwd)
+LAB=$(cd "$2" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+. "$LAB/lab.env"
+W="$B/exim-test"
+EXIM=${EXIM:-/usr/sbin/exim4}
+fail=0
+count=0
+
+ok() { count=$((count + 1)); }
+bad() { count=$((count + 1)); fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
+
+rm -rf "$W"
+mkdir -p "$W/spool" "$W/log"
+chown -R Debian-exim:Debian-exim "$W/spool" "$W/log"
+
+# The plugin's configuration for the lab: its trust anchor and stub zones.
+{
+    echo "trust-anchor-file = $LAB/trust-anchor"
+    while read -r zone addr; do echo "stub = $zone $addr"; done < "$LAB/stubs"
+    echo "timeout = 3000"
+} > "$W/danesmtp.conf"
+{ cat "$W/danesmtp.conf"; echo "audit-only = yes"; } > "$W/danesmtp-audit.conf"
+
+make_conf() { # OUT LIBRARY CONFIG
+    sed -e "s|@SPOOL@|$W/spool|; s|@LOG@|$W/log|; s|@LIBRARY@|$2|; s|@CONFIG@|$3|" \
+        -e "s|@PORT@|$LAB_SMTP_PORT|; s|@SRC@|$SRC|g" "$SRC/tests/exim/test.conf.in" > "$1"
+}
+make_conf "$W/exim.conf" "$B/libdanesmtp.so.1" "$W/danesmtp.conf"
+make_conf "$W/exim-audit.conf" "$B/libdanesmtp.so.1" "$W/danesmtp-audit.conf"
+make_conf "$W/exim-missing.conf" "$W/no-such-dir/libdanesmtp.so.1" "$W/danesmtp.conf"
+MAINLOG="$W/log/mainlog"
+
+if ! "$EXIM" -C "$W/exim.conf" -bV >"$W/bV.out" 2>&1; then
+    echo "exim_test: the configuration does not load:" >&2
+    cat "$W/bV.out" >&2
+    exit 1
+fi
+
+# send CONF DOMAIN TOKEN: one message with TOKEN in its subject, delivered now.
+send() {
+    rm -f "$W"/spool/db/* 2>/dev/null
+    printf 'From: test@exim-test.invalid\nTo: user@%s\nSubject: %s\n\nbody %s\n' "$2" "$3" "$3" |
+        "$EXIM" -C "$1" -odi -f test@exim-test.invalid "user@$2" >>"$W/send.out" 2>&1
+}
+# spool_file TOKEN [IP]: the lab spool file that holds TOKEN (on IP), if any.
+spool_file() { grep -rl -- "$1" "$LAB/spool/${2:-}" 2>/dev/null | head -1; }
+header() { sed -n "s/^$2: //p" "$1" | head -1; }
+log_has() { grep -qF -- "$1" "$MAINLOG"; }
+log_lines() { grep -F -- "$1" "$MAINLOG"; }
+queued() { "$EXIM" -C "$W/exim.conf" -bp 2>/dev/null | grep -c "user@$1"; }
+
+delivered_tls() { # NAME DOMAIN IP SNI TOKEN: delivered to IP over TLS with SNI
+    local name=$1 ip=$3 sni=$4 token=$5 f
+    f=$(spool_file "$token" "$ip")
+    if [ -z "$f" ]; then bad "$name: not delivered to $ip"; return; fi
+    ok
+    check "$name: TLS" '[ "$(header "$f" X-Lab-TLS)" = yes ]'
+    if [ -n "$sni" ]; then check "$name: SNI $sni" '[ "$(header "$f" X-Lab-SNI)" = "$sni" ]'; fi
+}
+not_delivered() { # NAME TOKEN
+    local f
+    f=$(spool_file "$2")
+    if [ -n "$f" ]; then bad "$1: delivered although it must not be: $f"; else ok; fi
+}
+
+# ---- 1. matching 3 1 1: delivered over TLS, logged as verified
+send "$W/exim.conf" ee.dane.test t-ee
+delivered_tls "3 1 1 match" ee.dane.test "$LAB_HOST_mx_ee" mx.ee.dane.test t-ee
+check "3 1 1 log verified" 'log_has "danesmtp: H=mx.ee.dane.test [$LAB_HOST_mx_ee] DANE verified base=mx.ee.dane.test: DANE-EE(3) SPKI(1) SHA2-256(1)"'
+check "3 1 1 Exim delivery line" 'log_lines "user@ee.dane.test" | grep -q "=> user@ee.dane.test .*X=TLS"'
+
+# ---- 2. DANE-TA 2 1 1 with a good name: delivered
+send "$W/exim.conf" ta.dane.test t-ta
+delivered_tls "DANE-TA" ta.dane.test "$LAB_HOST_mx_ta" mx.ta.dane.test t-ta
+check "DANE-TA log verified" 'log_has "H=mx.ta.dane.test [$LAB_HOST_mx_ta] DANE verified"'
+
+# ---- 3. DANE-TA name mismatch: deferred, never delivered
+send "$W/exim.conf" taname.dane.test t-taname
+not_delivered "DANE-TA name mismatch" t-taname
+check "name mismatch deferred" '[ "$(queued taname.dane.test)" = 1 ]'
+check "name mismatch logged" 'log_has "H=mx.taname.dane.test [$LAB_HOST_mx_taname] DANE failed"'
+
+# ---- 4. TLSA mismatch on the only MX: deferred; delivered by a later queue
+# run once the mismatch is fixed (here: the server gets the key its TLSA
+# record names), nothing lost, nothing sent in clear text.
+send "$W/exim.conf" nomatch.dane.test t-nomatch
+not_delivered "mismatch only MX" t-nomatch
+check "mismatch deferred" '[ "$(queued nomatch.dane.test)" = 1 ]'
+check "mismatch: Exim defer line" 'log_lines "user@nomatch.dane.test" | grep -q "== user@nomatch.dane.test"'
+pidf="$LAB/run/smtpd-$LAB_HOST_mx_nomatch.pid"
+old=$(cat "$pidf")
+kill "$old"
+for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+python3 -S "$SRC/tests/lab/smtpd.py" --listen "$LAB_HOST_mx_nomatch:$LAB_SMTP_PORT" \
+    --cert "$LAB_PKI/ee-rsa.pem" --key "$LAB_PKI/ee-rsa.key" \
+    --spool "$LAB/spool/$LAB_HOST_mx_nomatch" --hostname mx.nomatch.dane.test \
+    --pidfile "$pidf" </dev/null >>"$LAB/log/smtpd-$LAB_HOST_mx_nomatch.log" 2>&1 &
+echo "$!" >> "$LAB/pids"
+for _ in $(seq 50); do
+    (exec 3<>/dev/tcp/"$LAB_HOST_mx_nomatch"/"$LAB_SMTP_PORT") 2>/dev/null && break
+    sleep 0.1
+done
+rm -f "$W"/spool/db/*
+"$EXIM" -C "$W/exim.conf" -qff >>"$W/send.out" 2>&1
+delivered_tls "mismatch fixed, queue run" nomatch.dane.test "$LAB_HOST_mx_nomatch" mx.nomatch.dane.test t-nomatch
+check "queue empty after the fix" '[ "$(queued nomatch.dane.test)" = 0 ]'
+
+# ---- 5. mismatch on the best MX, good second MX: delivered to the second
+send "$W/exim.conf" mismatchfirst.dane.test t-mmfirst
+delivered_tls "second MX" mismatchfirst.dane.test "$LAB_HOST_mx2_mismatchfirst" mx2.mismatchfirst.dane.test t-mmfirst
+check "not on the first MX" '[ -z "$(spool_file t-mmfirst "$LAB_HOST_mx1_mismatchfirst")" ]'
+check "first MX refused in log" 'log_has "H=mx1.mismatchfirst.dane.test [$LAB_HOST_mx1_mismatchfirst] DANE failed"'
+
+# ---- 6. all records unusable: unauthenticated TLS, never clear text
+send "$W/exim.conf" unusable.dane.test t-unusable
+delivered_tls "unusable records" unusable.dane.test "$LAB_HOST_mx_unusable" mx.unusable.dane.test t-unusable
+
+# ---- 7. STARTTLS stripped by a DANE host: deferred
+send "$W/exim.conf" nostarttls.dane.test t-nostarttls
+not_delivered "STARTTLS stripped" t-nostarttls
+check "STARTTLS stripped deferred" '[ "$(queued nostarttls.dane.test)" = 1 ]'
+
+# ---- 8. a handshake that fails: deferred
+send "$W/exim.conf" badtls.dane.test t-badtls
+not_delivered "broken handshake" t-badtls
+check "broken handshake deferred" '[ "$(queued badtls.dane.test)" = 1 ]'
+
+# ---- 9. bogus TLSA on the first MX: never connected to, the next MX used
+send "$W/exim.conf" prefbogus.dane.test t-prefbogus
+delivered_tls "bogus first MX" prefbogus.dane.test "$LAB_HOST_mx2_prefbogus" mx2.prefbogus.dane.test t-prefbogus
+check "bogus MX host never contacted" '! grep -q "$LAB_HOST_mx1_prefbogus" "$MAINLOG" && ! grep -q "connection from" "$LAB/log/smtpd-$LAB_HOST_mx1_prefbogus.log" 2>/dev/null'
+
+# ---- 10. bogus MX: deferred
+send "$W/exim.conf" bogus.test t-bogusmx
+not_delivered "bogus MX" t-bogusmx
+check "bogus MX deferred" '[ "$(queued bogus.test)" = 1 ]'
+check "bogus MX reason logged" 'log_lines "user@bogus.test" | grep -q "DANE: MX lookup bogus"'
+
+# ---- 11. no DANE (insecure zone): opportunistic TLS
+send "$W/exim.conf" plain.insecure.test t-plain
+delivered_tls "insecure zone" plain.insecure.test "$LAB_HOST_mx_plain" "" t-plain
+
+# ---- 12. null MX: bounced at once, not deferred
+send "$W/exim.conf" nullmx.dane.test t-nullmx
+check "null MX fails" 'log_lines "user@nullmx.dane.test" | grep -q "\*\* user@nullmx.dane.test"'
+
+# ---- 13. the plugin file missing: deferred, nothing delivered unverified
+send "$W/exim-missing.conf" ee.dane.test t-missing
+not_delivered "plugin missing" t-missing
+check "plugin missing deferred" '[ "$(queued ee.dane.test)" = 1 ]'
+check "plugin missing logged" 'log_lines "user@ee.dane.test" | grep -q "== user@ee.dane.test.*no-such-dir"'
+
+# ---- 14. audit-only: delivered, the failed verdict logged
+send "$W/exim-audit.conf" agility.dane.test t-audit
+delivered_tls "audit-only" agility.dane.test "$LAB_HOST_mx_agility" mx.agility.dane.test t-audit
+check "audit-only logged" 'log_has "H=mx.agility.dane.test [$LAB_HOST_mx_agility] DANE failed (audit-only, not enforced)"'
+send "$W/exim.conf" agility.dane.test t-agility
+not_delivered "digest agility enforced" t-agility
+
+# ---- 15. the -be one-liners an administrator uses to check the install
+be() { printf '%s\n' "$1" | "$EXIM" -C "$W/exim.conf" -be 2>&1 | head -1; }
+lib="$B/libdanesmtp.so.1"
+out=$(be "\${dlfunc{$lib}{danesmtp_exim_check}{ee.dane.test}{$LAB_SMTP_PORT}{$W/danesmtp.conf}}")
+check "-be check ok" '[ "$out" = "> ok" ]'
+out=$(be "\${dlfunc{$lib}{danesmtp_exim_check}{bogus.test}{$LAB_SMTP_PORT}{$W/danesmtp.conf}}")
+check "-be check defer" 'case "$out" in "> defer MX lookup bogus"*) true ;; *) false ;; esac'
+out=$(be "\${dlfunc{$lib}{danesmtp_exim_route}}")
+check "-be wrong argument count" 'case "$out" in *"takes DOMAIN [PORT [CONFIG]], got 0"*) true ;; *) false ;; esac'
+out=$(be "\${dlfunc{$lib}{danesmtp_exim_route}{}}")
+check "-be empty domain" 'case "$out" in *"empty domain"*) true ;; *) false ;; esac'
+out=$(be "\${dlfunc{$lib}{danesmtp_exim_connect}{127.0.0.9}}")
+check "-be event arguments refused, not failed" 'case "$out" in "> danesmtp_exim_connect takes"*) true ;; *) false ;; esac'
+
+echo "exim_test: $count checks, $fail failed"
+if [ "$fail" != 0 ]; then
+    echo "---- Exim main log" >&2; tail -60 "$MAINLOG" >&2
+    echo "---- Exim panic log" >&2; cat "$W/log/paniclog" >&2 2>/dev/null
+fi
+[ "$fail" = 0 ]
