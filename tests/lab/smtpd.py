@@ -359,6 +359,13 @@ class Server:
         except Exception:
             log.exception("%s: internal error", peer)
         finally:
+            # A TLS session ends with close_notify, as a real MTA's does.
+            if isinstance(s.sock, ssl.SSLSocket):
+                try:
+                    s.sock.settimeout(2)
+                    s.sock.unwrap()
+                except (OSError, ssl.SSLError, ValueError):
+                    pass
             try:
                 s.sock.close()
             except OSError:
