@@ -18,6 +18,7 @@ BINDIR     ?= $(PREFIX)/bin
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DATADIR    ?= $(PREFIX)/share/danesmtp
 DESTDIR    ?=
 
 CXX      ?= g++
@@ -173,6 +174,9 @@ install: $(LIB) $(CLI)
 	install -m 0644 man/danesmtp.conf.5 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
 	  danesmtp.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc
+	for d in main router transport acl; do install -d $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d; \
+	  install -m 0644 exim-config/conf.d/$$d/* $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d/; done
+	install -m 0644 exim-config/exim4.conf.standalone exim-config/README.md $(DESTDIR)$(DATADIR)/exim-config/
 
 # What a packager does: stage an install, then build a C program against it
 # with pkg-config only, and run it against the staged library.
@@ -192,6 +196,7 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/libdanesmtp.so $(DESTDIR)$(BINDIR)/danesmtp \
 	  $(DESTDIR)$(INCLUDEDIR)/danesmtp.h $(DESTDIR)$(INCLUDEDIR)/danesmtp_exim.h $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc \
 	  $(DESTDIR)$(MANDIR)/man1/danesmtp.1 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build

@@ -182,6 +182,17 @@ check "-be empty domain" 'case "$out" in *"empty domain"*) true ;; *) false ;; e
 out=$(be "\${dlfunc{$lib}{danesmtp_exim_connect}{127.0.0.9}}")
 check "-be event arguments refused, not failed" 'case "$out" in "> danesmtp_exim_connect takes"*) true ;; *) false ;; esac'
 
+# ---- 16. the standalone example configuration loads and routes through the plugin
+SA="-DDANESMTP_SNIPPETS=$SRC/exim-config/conf.d -DDANESMTP_LIBRARY=$B/libdanesmtp.so.1 -DDANESMTP_CONFIG=$W/danesmtp.conf -DDANESMTP_PORT=$LAB_SMTP_PORT"
+# shellcheck disable=SC2086
+check "standalone config loads" '"$EXIM" -C "$SRC/exim-config/exim4.conf.standalone" $SA -bV >"$W/sa.out" 2>&1'
+# shellcheck disable=SC2086
+"$EXIM" -C "$SRC/exim-config/exim4.conf.standalone" $SA -bt user@ee.dane.test >"$W/sa-bt.out" 2>&1
+check "standalone routes by the plugin" 'grep -q "router = danesmtp_route, transport = danesmtp_smtp" "$W/sa-bt.out" && grep -q "host $LAB_HOST_mx_ee" "$W/sa-bt.out"'
+# shellcheck disable=SC2086
+"$EXIM" -C "$SRC/exim-config/exim4.conf.standalone" $SA -bt user@nullmx.dane.test >"$W/sa-null.out" 2>&1
+check "standalone refuses null MX" 'grep -q "null MX" "$W/sa-null.out"'
+
 echo "exim_test: $count checks, $fail failed"
 if [ "$fail" != 0 ]; then
     echo "---- Exim main log" >&2; tail -60 "$MAINLOG" >&2
