@@ -83,6 +83,26 @@ echo
 echo "Mandatory DANE for a domain without TLSA records (RFC 7672 section 6):"
 # shellcheck disable=SC2086
 run "$CLI" lookup notlsa.dane.test $OPTS --mandatory notlsa.dane.test
+echo "== 4. The real exim4 delivering through the plugin (exim-config/ snippets)"
+if command -v exim4 >/dev/null 2>&1; then
+    EXIM_WORK="$B/exim-demo" bash -c '
+        . tests/exim/env.sh "$1" "$2"
+        for d in ee.dane.test nomatch.dane.test; do
+            echo "\$ exim4 -C exim-demo/exim.conf -odi -f test@exim-test.invalid user@$d"
+            send "$W/exim.conf" "$d" "demo-$d"
+            grep -F "user@$d" "$MAINLOG" | grep -F -e "=>" -e "==" | sed "s/^/    /"
+            grep -F "danesmtp: " "$MAINLOG" | grep -F "$d" | tail -1 | sed "s/^/    /"
+            f=$(grep -rl "demo-$d" "$LAB/spool" | head -1)
+            if [ -n "$f" ]; then
+                echo "    arrived at the lab server: $(sed -n "s/^X-Lab-TLS-Version: //p" "$f") SNI $(sed -n "s/^X-Lab-SNI: //p" "$f")"
+            else
+                echo "    nothing arrived at the lab server: the message waits in the queue"
+            fi
+            echo
+        done' demo "$B" "$LAB"
+else
+    echo "(exim4 is not installed: make demo installs it as root)"
+fi
 bash tests/lab/lab.sh down "$LAB"
 trap - EXIT INT TERM
 echo "Lab down. check exits 0 when every host passed, 1 when some failed but mail can go,"

@@ -7,12 +7,6 @@
 # from Exim's main log, what happened. Exim runs with a private -C
 # configuration, spool and log; no Exim daemon is started.
 set -u
-B=$(cd "$1" && pwd)
-LAB=$(cd "$2" && pwd)
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-. "$LAB/lab.env"
-W="$B/exim-test"
-EXIM=${EXIM:-/usr/sbin/exim4}
 fail=0
 count=0
 
@@ -20,39 +14,8 @@ ok() { count=$((count + 1)); }
 bad() { count=$((count + 1)); fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
-rm -rf "$W"
-mkdir -p "$W/spool" "$W/log"
-chown -R Debian-exim:Debian-exim "$W/spool" "$W/log"
+. "$(dirname "$0")/env.sh" "$1" "$2" || exit 1
 
-# The plugin's configuration for the lab: its trust anchor and stub zones.
-{
-    echo "trust-anchor-file = $LAB/trust-anchor"
-    while read -r zone addr; do echo "stub = $zone $addr"; done < "$LAB/stubs"
-    echo "timeout = 3000"
-} > "$W/danesmtp.conf"
-{ cat "$W/danesmtp.conf"; echo "audit-only = yes"; } > "$W/danesmtp-audit.conf"
-
-make_conf() { # OUT LIBRARY CONFIG
-    sed -e "s|@SPOOL@|$W/spool|; s|@LOG@|$W/log|; s|@LIBRARY@|$2|; s|@CONFIG@|$3|" \
-        -e "s|@PORT@|$LAB_SMTP_PORT|; s|@SRC@|$SRC|g" "$SRC/tests/exim/test.conf.in" > "$1"
-}
-make_conf "$W/exim.conf" "$B/libdanesmtp.so.1" "$W/danesmtp.conf"
-make_conf "$W/exim-audit.conf" "$B/libdanesmtp.so.1" "$W/danesmtp-audit.conf"
-make_conf "$W/exim-missing.conf" "$W/no-such-dir/libdanesmtp.so.1" "$W/danesmtp.conf"
-MAINLOG="$W/log/mainlog"
-
-if ! "$EXIM" -C "$W/exim.conf" -bV >"$W/bV.out" 2>&1; then
-    echo "exim_test: the configuration does not load:" >&2
-    cat "$W/bV.out" >&2
-    exit 1
-fi
-
-# send CONF DOMAIN TOKEN: one message with TOKEN in its subject, delivered now.
-send() {
-    rm -f "$W"/spool/db/* 2>/dev/null
-    printf 'From: test@exim-test.invalid\nTo: user@%s\nSubject: %s\n\nbody %s\n' "$2" "$3" "$3" |
-        "$EXIM" -C "$1" -odi -f test@exim-test.invalid "user@$2" >>"$W/send.out" 2>&1
-}
 # spool_file TOKEN [IP]: the lab spool file that holds TOKEN (on IP), if any.
 spool_file() { grep -rl -- "$1" "$LAB/spool/${2:-}" 2>/dev/null | head -1; }
 header() { sed -n "s/^$2: //p" "$1" | head -1; }

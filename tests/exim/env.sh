@@ -1,0 +1,45 @@
+# env.sh - sourced by exim_test.sh and the demo: a private Exim set-up
+# (spool, log, -C configurations) delivering through the plugin to the lab.
+#   . tests/exim/env.sh BUILD_DIR LAB_STATE
+# Defines B LAB SRC W EXIM MAINLOG, the configurations $W/exim.conf,
+# exim-audit.conf and exim-missing.conf, and send CONF DOMAIN TOKEN.
+B=$(cd "$1" && pwd)
+LAB=$(cd "$2" && pwd)
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$LAB/lab.env"
+W=${EXIM_WORK:-$B/exim-test}
+EXIM=${EXIM:-/usr/sbin/exim4}
+rm -rf "$W"
+mkdir -p "$W/spool" "$W/log"
+W=$(cd "$W" && pwd)
+chown -R Debian-exim:Debian-exim "$W/spool" "$W/log"
+
+# The plugin's configuration for the lab: its trust anchor and stub zones.
+{
+    echo "trust-anchor-file = $LAB/trust-anchor"
+    while read -r zone addr; do echo "stub = $zone $addr"; done < "$LAB/stubs"
+    echo "timeout = 3000"
+} > "$W/danesmtp.conf"
+{ cat "$W/danesmtp.conf"; echo "audit-only = yes"; } > "$W/danesmtp-audit.conf"
+
+make_conf() { # OUT LIBRARY CONFIG
+    sed -e "s|@SPOOL@|$W/spool|; s|@LOG@|$W/log|; s|@LIBRARY@|$2|; s|@CONFIG@|$3|" \
+        -e "s|@PORT@|$LAB_SMTP_PORT|; s|@SRC@|$SRC|g" "$SRC/tests/exim/test.conf.in" > "$1"
+}
+make_conf "$W/exim.conf" "$B/libdanesmtp.so.1" "$W/danesmtp.conf"
+make_conf "$W/exim-audit.conf" "$B/libdanesmtp.so.1" "$W/danesmtp-audit.conf"
+make_conf "$W/exim-missing.conf" "$W/no-such-dir/libdanesmtp.so.1" "$W/danesmtp.conf"
+MAINLOG="$W/log/mainlog"
+
+if ! "$EXIM" -C "$W/exim.conf" -bV >"$W/bV.out" 2>&1; then
+    echo "exim: the test configuration does not load:" >&2
+    cat "$W/bV.out" >&2
+    exit 1
+fi
+
+# send CONF DOMAIN TOKEN: one message with TOKEN in its subject, delivered now.
+send() {
+    rm -f "$W"/spool/db/* 2>/dev/null
+    printf 'From: test@exim-test.invalid\nTo: user@%s\nSubject: %s\n\nbody %s\n' "$2" "$3" "$3" |
+        "$EXIM" -C "$1" -odi -f test@exim-test.invalid "user@$2" >>"$W/send.out" 2>&1
+}
