@@ -61,7 +61,7 @@ $(SAN)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -fPIC -fvisibility=hidden $(WARN) $(CPPFLAGS) -O1 -g $(SANFLAGS) -MMD -MP -c $< -o $@
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)
 
 # Exim's local_scan.h (exim4-dev), for the one test that checks our entry
 # points against Exim's own types and codes.
@@ -177,6 +177,7 @@ install: $(LIB) $(CLI)
 	for d in main router transport acl; do install -d $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d; \
 	  install -m 0644 exim-config/conf.d/$$d/* $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d/; done
 	install -m 0644 exim-config/exim4.conf.standalone exim-config/README.md $(DESTDIR)$(DATADIR)/exim-config/
+	install -m 0644 danesmtp.conf.example $(DESTDIR)$(DATADIR)/danesmtp.conf.example
 
 # What a packager does: stage an install, then build a C program against it
 # with pkg-config only, and run it against the staged library.

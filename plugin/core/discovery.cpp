@@ -370,7 +370,10 @@ Plan plan_domain(Resolver& resolver, const std::string& domain_in, std::uint16_t
         // No MX: the domain is its own mail host (RFC 5321 section 5.1).
         plan.implicit_mx = true;
         HostPlan h;
-        h.name = mx.canonical.empty() ? plan.domain : normalize_name(mx.canonical);
+        // The domain itself, not its CNAME target: lookup_addresses() follows
+        // the CNAME and keeps the original name as a TLSA base domain
+        // (RFC 7672 section 2.2.2, RFC 7671 section 7).
+        h.name = plan.domain;
         plan.hosts.push_back(h);
     } else {
         struct Mx {

@@ -21,7 +21,9 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdarg>
+#include <set>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -41,6 +43,14 @@ std::string g_yield;  // the string *yield points to until the next call
 int reply(unsigned char** yield, int code, std::string text) {
     g_yield = std::move(text);
     if (yield) *yield = reinterpret_cast<unsigned char*>(&g_yield[0]);
+    return code;
+}
+
+// For catch blocks: no allocation (the failure may have been bad_alloc).
+int reply_static(unsigned char** yield, int code, const char* text) noexcept {
+    static char buf[128];
+    std::strncpy(buf, text, sizeof buf - 1);
+    if (yield) *yield = reinterpret_cast<unsigned char*>(buf);
     return code;
 }
 
@@ -92,7 +102,10 @@ std::map<std::string, std::string> parse_pairs(const std::string& s) {
         } else {
             while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\n') value += s[i++];
         }
-        out[key] = value;
+        // As Exim's ${extract}: keys compare case-insensitively and the
+        // first occurrence wins, so both read the same value.
+        for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out.emplace(key, value);
     }
     return out;
 }
@@ -153,8 +166,13 @@ struct Contexts {
 danesmtp_ctx* context_for(const std::string& config, std::string* err) {
     static Contexts all;
     auto& contexts = all.map;
+    // The default file is optional: without it the defaults apply (the root
+    // key, the resolvers of /etc/resolv.conf). Any other file must exist.
     std::string path = config;
-    if (path.empty() && access(DANESMTP_CONFIG_FILE, R_OK) == 0) path = DANESMTP_CONFIG_FILE;
+    if ((path.empty() || path == DANESMTP_CONFIG_FILE) && access(DANESMTP_CONFIG_FILE, F_OK) != 0)
+        path.clear();
+    else if (path.empty())
+        path = DANESMTP_CONFIG_FILE;
     auto it = contexts.find(path);
     if (it != contexts.end()) return it->second;
     danesmtp_options o = DANESMTP_OPTIONS_INIT;
@@ -184,7 +202,9 @@ struct PlanFree {
 };
 
 // lookup - the plan for DOMAIN, or an Exim error text.
-bool lookup(int argc, unsigned char* argv[], const char* fn, danesmtp_plan** plan, std::string* err) {
+bool lookup(int argc, unsigned char* argv[], const char* fn, danesmtp_plan** plan, std::string* err,
+            int* code) {
+    *code = kError;
     if (argc < 1 || argc > 3) {
         *err = std::string("danesmtp: ") + fn + " takes DOMAIN [PORT [CONFIG]], got " +
                std::to_string(argc) + " argument(s)";
@@ -202,8 +222,12 @@ bool lookup(int argc, unsigned char* argv[], const char* fn, danesmtp_plan** pla
     }
     danesmtp_ctx* ctx = context_for(arg(argc, argv, 2), err);
     if (!ctx) return false;
-    if (danesmtp_lookup_domain(ctx, domain.c_str(), port, plan) != DANESMTP_OK) {
+    int rc = danesmtp_lookup_domain(ctx, domain.c_str(), port, plan);
+    if (rc != DANESMTP_OK) {
         *err = std::string("danesmtp: ") + fn + ": " + domain + ": " + danesmtp_last_error();
+        // Not a host name (a UTF-8 domain, a domain literal): the message
+        // waits, quietly; it is not a configuration error.
+        if (rc == DANESMTP_E_PARSE || rc == DANESMTP_E_LIMIT) *code = kFail;
         return false;
     }
     return true;
@@ -235,11 +259,13 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
     try {
         danesmtp_plan* raw = nullptr;
         std::string err;
-        if (!lookup(argc, argv, "danesmtp_exim_route", &raw, &err)) return reply(yield, kError, err);
+        int code = kError;
+        if (!lookup(argc, argv, "danesmtp_exim_route", &raw, &err, &code)) return reply(yield, code, err);
         std::unique_ptr<danesmtp_plan, PlanFree> plan(raw);
         int status = danesmtp_plan_status(raw);
         bool audit = danesmtp_plan_audit_only(raw);
         std::string hosts, require_tls, per_address;
+        std::set<std::string> seen;
         for (std::size_t i = 0; i < danesmtp_plan_host_count(raw); ++i) {
             const danesmtp_host* h = danesmtp_plan_host(raw, i);
             int verdict = danesmtp_host_verdict(h);
@@ -270,6 +296,10 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
             }
             for (std::size_t k = 0; k < danesmtp_host_address_count(h); ++k) {
                 std::string a = danesmtp_host_address(h, k);
+                // An address listed under several MX hosts gets the policy of
+                // the most preferred one, once: the transport and the events
+                // must read one verdict per address.
+                if (!seen.insert(a).second) continue;
                 hosts += ";" + a;
                 if (!audit && (verdict == DANESMTP_HOST_DANE || verdict == DANESMTP_HOST_ENCRYPT))
                     require_tls += ";" + a;
@@ -287,7 +317,10 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
         // Cannot decide (bogus or failed DNS, nothing reachable): fail the
         // expansion, which defers the message in the router (RFC 7672
         // section 2.2.1). FAIL, not ERROR: this is DNS, not a config error.
-        if (std::string(word) == "defer")
+        // "fail" (null MX, no such domain) reaches this router only when DNS
+        // changed since danesmtp_refuse looked: defer, and the next attempt
+        // bounces it there.
+        if (std::string(word) != "ok")
             return reply(yield, kFail, std::string("DANE: ") +
                                            (*danesmtp_plan_reason(raw) ? danesmtp_plan_reason(raw)
                                                                        : "no MX host can be used"));
@@ -300,7 +333,7 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
                           per_address;
         return reply(yield, kOk, out);
     } catch (...) {
-        return reply(yield, kError, "danesmtp: internal error in danesmtp_exim_route");
+        return reply_static(yield, kError, "danesmtp: internal error in danesmtp_exim_route");
     }
 }
 
@@ -308,13 +341,17 @@ int danesmtp_exim_check(unsigned char** yield, int argc, unsigned char* argv[]) 
     try {
         danesmtp_plan* raw = nullptr;
         std::string err;
-        if (!lookup(argc, argv, "danesmtp_exim_check", &raw, &err)) return reply(yield, kError, err);
+        int code = kError;
+        if (!lookup(argc, argv, "danesmtp_exim_check", &raw, &err, &code)) {
+            if (code == kFail) return reply(yield, kOk, "defer " + err);
+            return reply(yield, kError, err);
+        }
         std::unique_ptr<danesmtp_plan, PlanFree> plan(raw);
         int status = danesmtp_plan_status(raw);
         if (status == DANESMTP_DOMAIN_OK) return reply(yield, kOk, "ok");
         return reply(yield, kOk, std::string(status_word(status)) + " " + danesmtp_plan_reason(raw));
     } catch (...) {
-        return reply(yield, kError, "danesmtp: internal error in danesmtp_exim_check");
+        return reply_static(yield, kError, "danesmtp: internal error in danesmtp_exim_check");
     }
 }
 
@@ -333,7 +370,7 @@ int danesmtp_exim_connect(unsigned char** yield, int argc, unsigned char* argv[]
         // Exim's own MX lookup): the strictest treatment is not to use it.
         return reply(yield, kOk, "danesmtp: " + address + " is not in the DANE plan for this destination");
     } catch (...) {
-        return reply(yield, kOk, "danesmtp: internal error in danesmtp_exim_connect");
+        return reply_static(yield, kOk, "danesmtp: internal error in danesmtp_exim_connect");
     }
 }
 
@@ -352,6 +389,8 @@ int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[
         if (address != g_chain.address || g_chain.last_depth < 0 || depth >= g_chain.last_depth) {
             g_chain = Collected();
             g_chain.address = address;
+        } else if (depth != g_chain.last_depth - 1) {
+            g_chain.broken = true;  // a certificate event went missing: refuse
         }
         g_chain.last_depth = depth;
         bool ok = false;
@@ -387,7 +426,7 @@ int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[
             if (danesmtp_tlsa_add_text(set, text.c_str()) != DANESMTP_OK)
                 result = std::string("bad TLSA record in address_data: ") + danesmtp_last_error();
         }
-        if (chain.broken) result = "a certificate of the chain did not decode from base64";
+        if (chain.broken) result = "the chain arrived incomplete or did not decode from base64";
         for (auto it = chain.top_down.rbegin(); result.empty() && it != chain.top_down.rend(); ++it)
             if (danesmtp_chain_add_der(c, it->data(), it->size()) != DANESMTP_OK)
                 result = std::string("certificate rejected: ") + danesmtp_last_error();
@@ -432,7 +471,7 @@ int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[
         return reply(yield, kOk, "DANE verification failed for " + who + ": " + result);
     } catch (...) {
         g_chain = Collected();
-        return reply(yield, kOk, "danesmtp: internal error in danesmtp_exim_tls_cert");
+        return reply_static(yield, kOk, "danesmtp: internal error in danesmtp_exim_tls_cert");
     }
 }
 

@@ -145,7 +145,18 @@ check "-be empty domain" 'case "$out" in *"empty domain"*) true ;; *) false ;; e
 out=$(be "\${dlfunc{$lib}{danesmtp_exim_connect}{127.0.0.9}}")
 check "-be event arguments refused, not failed" 'case "$out" in "> danesmtp_exim_connect takes"*) true ;; *) false ;; esac'
 
-# ---- 16. the standalone example configuration loads and routes through the plugin
+# ---- 16. one message to an unsigned domain and a DANE domain on the same
+# MX address: the DANE domain's policy holds (multi_domain = false)
+rm -f "$W"/spool/db/*
+printf 'From: test@exim-test.invalid\nSubject: t-shared\n\nbody\n' |
+    "$EXIM" -C "$W/exim.conf" -odi -f test@exim-test.invalid user@sharedattacker.insecure.test \
+    user@sharedvictim.dane.test >>"$W/send.out" 2>&1
+f=$(spool_file t-shared "$LAB_HOST_mx_sharedvictim")
+check "shared MX: the unsigned domain delivered" '[ -n "$f" ] && grep -q "^X-Lab-Rcpt-To:.*user@sharedattacker.insecure.test" "$f"'
+check "shared MX: the DANE domain not delivered" '! grep -rq "^X-Lab-Rcpt-To:.*user@sharedvictim.dane.test" "$LAB/spool/$LAB_HOST_mx_sharedvictim"'
+check "shared MX: the DANE domain deferred" '[ "$(queued sharedvictim.dane.test)" = 1 ]'
+
+# ---- 17. the standalone example configuration loads and routes through the plugin
 SA="-DDANESMTP_SNIPPETS=$SRC/exim-config/conf.d -DDANESMTP_LIBRARY=$B/libdanesmtp.so.1 -DDANESMTP_CONFIG=$W/danesmtp.conf -DDANESMTP_PORT=$LAB_SMTP_PORT"
 # shellcheck disable=SC2086
 check "standalone config loads" '"$EXIM" -C "$SRC/exim-config/exim4.conf.standalone" $SA -bV >"$W/sa.out" 2>&1'

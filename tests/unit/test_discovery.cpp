@@ -151,6 +151,18 @@ BOOST_AUTO_TEST_CASE(null_and_implicit_mx) {
     BOOST_REQUIRE(p.hosts.size() == 1u);
     BOOST_TEST((p.hosts[0].verdict == HostVerdict::dane));
 
+    // No MX, and the domain is a CNAME: the domain stays the host name, so
+    // TLSA at the original name is found (RFC 7672 section 2.2.2).
+    r.set("alias.example", kTypeMx, S, {}, "provider.example");
+    r.addr("alias.example", S, 7, "provider.example");
+    r.set("_25._tcp.provider.example", kTypeTlsa, S, {}, "", true);
+    r.tlsa("alias.example", S, {rec311()});
+    Plan c = run(r, "alias.example");
+    BOOST_REQUIRE(c.hosts.size() == 1u);
+    BOOST_TEST(c.hosts[0].name == "alias.example");
+    BOOST_TEST((c.hosts[0].verdict == HostVerdict::dane), c.hosts[0].reason);
+    BOOST_TEST(c.hosts[0].tlsa_base == "alias.example");
+
     r.set("gone.example", kTypeMx, S, {}, "", true);
     BOOST_TEST((run(r, "gone.example").status == DomainStatus::nxdomain));
 }

@@ -167,4 +167,25 @@ BOOST_AUTO_TEST_CASE(hosts_without_dane_and_unknown_hosts) {
     BOOST_TEST(!bad.out.empty());
 }
 
+BOOST_AUTO_TEST_CASE(first_key_wins_as_in_exim) {
+    // ${extract} in Exim takes the first occurrence of a key, case-insensitively;
+    // the events must read the same value, or the transport and the event
+    // would apply different policies to one address.
+    std::string ee = tlsa_field(fixture::record(3, 1, 1, "ee-ec"));
+    std::string plan = plan_for("127.0.1.1", ee, "mx.example.net") + " verdict@127.0.1.1=may";
+    BOOST_TEST(!handshake({"ee-rsa"}, "127.0.1.1", plan).out.empty());
+    std::string upper = "status=ok hosts=\"<;127.0.1.1\" VERDICT@127.0.1.1=may " +
+                        plan_for("127.0.1.1", ee, "mx.example.net").substr(10);
+    BOOST_TEST(handshake({"ee-rsa"}, "127.0.1.1", upper).out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(missing_certificate_event_refuses) {
+    // Depth 2 then depth 0: the event for depth 1 never came.
+    std::string ta = tlsa_field(fixture::record(2, 0, 1, "root"));
+    std::string plan = plan_for("127.0.1.1", ta, "mx.example.net");
+    call(danesmtp_exim_tls_cert, {"2", b64(fixture::der("root")), "127.0.1.1", plan});
+    Call c = call(danesmtp_exim_tls_cert, {"0", b64(fixture::der("leaf-san")), "127.0.1.1", plan});
+    BOOST_TEST(c.out.find("incomplete") != std::string::npos, c.out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
