@@ -54,7 +54,7 @@ core::Bytes Certificate::association(std::uint8_t selector, std::uint8_t mtype) 
 
 X509* Certificate::x509() const {
     if (!x509_) {
-        x509_ = decode_certificate(der_.data(), der_.size());
+        x509_ = shared_certificate(der_.data(), der_.size());
         if (!x509_) throw Error(ErrorCode::parse, "OpenSSL cannot decode the certificate");
     }
     return x509_.get();

@@ -2,6 +2,13 @@
 #include "tls/openssl.hpp"
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <pthread.h>
+
+#include <list>
+#include <mutex>
+#include <unordered_map>
 
 #include "core/error.hpp"
 #include "core/tlsa.hpp"
@@ -53,6 +60,65 @@ X509Ptr decode_certificate(const std::uint8_t* der, std::size_t len) {
         return nullptr;
     }
     return x;
+}
+
+namespace {
+
+constexpr std::size_t kCacheEntries = 128;
+
+struct CertCache {
+    std::mutex mu;
+    std::list<std::string> order;  // most recently used first
+    struct Entry {
+        X509Ptr cert;
+        std::list<std::string>::iterator pos;
+    };
+    std::unordered_map<std::string, Entry> map;
+};
+
+CertCache& cert_cache() {
+    // Never destroyed: safe at exit. Across fork() the lock is held by the
+    // forking thread, so a child never inherits it locked by another thread.
+    static CertCache* cache = [] {
+        auto* c = new CertCache();
+        pthread_atfork([] { cert_cache().mu.lock(); }, [] { cert_cache().mu.unlock(); },
+                       [] { cert_cache().mu.unlock(); });
+        return c;
+    }();
+    return *cache;
+}
+
+}  // namespace
+
+X509Ptr shared_certificate(const std::uint8_t* der, std::size_t len) {
+    CertCache& c = cert_cache();
+    std::string key(reinterpret_cast<const char*>(der), len);
+    {
+        std::lock_guard<std::mutex> lock(c.mu);
+        auto it = c.map.find(key);
+        if (it != c.map.end()) {
+            c.order.splice(c.order.begin(), c.order, it->second.pos);
+            X509_up_ref(it->second.cert.get());
+            return X509Ptr(it->second.cert.get());
+        }
+    }
+    X509Ptr fresh = decode_certificate(der, len);
+    if (!fresh) return nullptr;
+    // Fill OpenSSL's lazily computed extension cache now, while the object
+    // is still ours alone.
+    X509_check_purpose(fresh.get(), -1, 0);
+    std::lock_guard<std::mutex> lock(c.mu);
+    auto it = c.map.find(key);
+    if (it == c.map.end()) {
+        if (c.map.size() >= kCacheEntries) {
+            c.map.erase(c.order.back());
+            c.order.pop_back();
+        }
+        c.order.push_front(key);
+        X509_up_ref(fresh.get());
+        c.map.emplace(std::move(key), CertCache::Entry{X509Ptr(fresh.get()), c.order.begin()});
+    }
+    return fresh;
 }
 
 PkeyPtr decode_spki(const std::uint8_t* der, std::size_t len) {

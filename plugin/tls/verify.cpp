@@ -206,7 +206,7 @@ core::Verdict verify(const VerifyRequest& req) {
         }
         if (!found && r.mtype == core::kMatchFull && r.selector == core::kSelectorCert) {
             // 2 0 0: the whole TA certificate is in DNS (RFC 7671 section 5.2.2).
-            X509Ptr x = decode_certificate(r.data.data(), r.data.size());
+            X509Ptr x = shared_certificate(r.data.data(), r.data.size());
             if (x) {
                 anchors.push_back({i, x.get(), true, false});
                 dns_certs.push_back(std::move(x));
