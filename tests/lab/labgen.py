@@ -283,31 +283,8 @@ def owning_zone(t, owner, where):
 # ---------------------------------------------------------------------------
 # certificates
 
-CA_CNF = """\
-[ req ]
-distinguished_name = req_dn
-string_mask        = utf8only
-prompt             = no
-
-[ req_dn ]
-CN = placeholder
-
-[ ca ]
-default_ca = lab_ca
-
-[ lab_ca ]
-database        = ./index.txt
-serial          = ./serial
-new_certs_dir   = ./newcerts
-unique_subject  = no
-default_md      = sha256
-policy          = lab_policy
-copy_extensions = none
-email_in_dn     = no
-
-[ lab_policy ]
-commonName = supplied
-"""
+# The CA configuration is shared with tests/pki/make-pki.sh.
+CA_CNF_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pki", "ca.cnf")
 
 LEAF_EXT = """\
 [ ext ]
@@ -327,7 +304,8 @@ def issue_leaves(t, pki, certdir):
     os.makedirs(os.path.join(work, "newcerts"), exist_ok=True)
     cnf = os.path.join(work, "openssl.cnf")
     with open(cnf, "w") as f:
-        f.write(CA_CNF)
+        with open(CA_CNF_FILE) as src:
+            f.write(src.read())
     open(os.path.join(work, "index.txt"), "w").close()
     with open(os.path.join(work, "index.txt.attr"), "w") as f:
         f.write("unique_subject = no\n")

@@ -92,6 +92,7 @@ if [ "$#" -ne 1 ] || [ -z "$1" ]; then
 fi
 
 mkdir -p -- "$1"
+PKI_SRC=$(cd -- "$(dirname -- "$0")" && pwd)
 OUT=$(cd -- "$1" && pwd)
 WORK=$OUT/work
 
@@ -128,34 +129,7 @@ run() {
 echo "unique_subject = no" >index.txt.attr
 echo 1000 >serial
 
-cat >openssl.cnf <<'CNF'
-[ req ]
-distinguished_name = req_dn
-string_mask        = utf8only
-prompt             = no
-
-[ req_dn ]
-CN = placeholder
-
-[ ca ]
-default_ca = lab_ca
-
-[ lab_ca ]
-database        = ./index.txt
-serial          = ./serial
-new_certs_dir   = ./newcerts
-unique_subject  = no
-default_md      = sha256
-policy          = lab_policy
-preserve        = no
-email_in_dn     = no
-copy_extensions = none
-name_opt        = ca_default
-cert_opt        = ca_default
-
-[ lab_policy ]
-commonName = supplied
-CNF
+cp "$PKI_SRC/ca.cnf" openssl.cnf
 
 # Extension profiles.  Each writes ext/NAME.cnf with an [ ext ] section;
 # openssl ca gets it with -extfile/-extensions, and copy_extensions = none,
