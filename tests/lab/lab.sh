@@ -59,6 +59,7 @@ prog=${0##*/}
 LAB_DIR=$(cd -- "$(dirname -- "$0")" && pwd)
 DNS_PORT=${LAB_DNS_PORT:-5300}
 SMTP_PORT=${LAB_SMTP_PORT:-2525}
+STRIPPED_PORT=${LAB_STRIPPED_PORT:-5301}
 WAIT_TIMEOUT=${LAB_WAIT_TIMEOUT:-10}
 PYTHON=${LAB_PYTHON:-python3}
 
@@ -206,6 +207,16 @@ do_up() {
 
     start nsd "$DNS_ADDR_PORT" "$STATE/log/nsd.log" \
         nsd -d -c "$STATE/nsd/nsd.conf"
+    # A second NSD serving the zones with every DNSSEC record stripped (the
+    # unsigned zone files), as a resolver that drops DNSSEC would answer.
+    # A validating client must report it, not treat everything as unsigned.
+    mkdir -p "$STATE/nsd-stripped"
+    sed -e "s|@$DNS_PORT|@$STRIPPED_PORT|; s|^    port: .*|    port: $STRIPPED_PORT|" \
+        -e "s|/nsd/|/nsd-stripped/|g; s|/log/nsd.log|/log/nsd-stripped.log|" \
+        -e 's|\.signed"|.zone"|' "$STATE/nsd/nsd.conf" > "$STATE/nsd-stripped/nsd.conf"
+    start nsd-stripped "127.0.0.1:$STRIPPED_PORT" "$STATE/log/nsd-stripped.log" \
+        nsd -d -c "$STATE/nsd-stripped/nsd.conf"
+    echo "LAB_STRIPPED_DNS=127.0.0.1@$STRIPPED_PORT" >> "$STATE/lab.env"
     # The name server of the "dead" zones: it reads queries, never answers.
     start blackhole "127.0.0.254:$DNS_PORT" "$STATE/log/blackhole.log" \
         "$PY" -S "$LAB_DIR/blackhole.py" --listen "127.0.0.254:$DNS_PORT" --tag "$STATE/blackhole"

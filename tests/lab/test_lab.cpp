@@ -312,6 +312,19 @@ BOOST_AUTO_TEST_CASE(resolver_that_cannot_validate_is_named) {
     BOOST_TEST(danesmtp_plan_status(p.get()) == DANESMTP_DOMAIN_DEFER);
     BOOST_TEST(std::string(danesmtp_plan_reason(p.get())).find("resolver unusable") != std::string::npos);
 
+    // A source that strips DNSSEC records (the lab's second NSD serves the
+    // same zones unsigned): named as such, and lookups defer.
+    std::string stripped = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nstub = test. " +
+                           Lab::get().env.at("LAB_STRIPPED_DNS") + "\ntimeout = 2000\n";
+    o.config_text = stripped.c_str();
+    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
+    Ctx ctx3(c);
+    BOOST_TEST(danesmtp_selftest(ctx3.get()) == DANESMTP_E_RESOLVER);
+    BOOST_TEST(std::string(danesmtp_last_error()).find("strips DNSSEC") != std::string::npos,
+               danesmtp_last_error());
+    Plan s = lookup(ctx3.get(), "ee.dane.test");
+    BOOST_TEST(danesmtp_plan_status(s.get()) == DANESMTP_DOMAIN_DEFER);
+
     // No server at all.
     std::string dead = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nstub = test. 127.0.0.254@9\ntimeout = 1000\n";
     o.config_text = dead.c_str();
