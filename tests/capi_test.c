@@ -63,7 +63,11 @@ static unsigned char *read_file(const char *name, size_t *len) {
 static void test_versions_and_strings(void) {
     int codes[] = {DANESMTP_OK, DANESMTP_E_INVALID, DANESMTP_E_NOMEM, DANESMTP_E_PARSE,
                    DANESMTP_E_LIMIT, DANESMTP_E_UNSUPPORTED, DANESMTP_E_VERSION,
-                   DANESMTP_E_INTERNAL};
+                   DANESMTP_E_INTERNAL, DANESMTP_E_RESOLVER};
+    int statuses[] = {DANESMTP_DOMAIN_OK, DANESMTP_DOMAIN_DEFER, DANESMTP_DOMAIN_NULL_MX,
+                      DANESMTP_DOMAIN_NXDOMAIN};
+    int verdicts[] = {DANESMTP_HOST_DANE, DANESMTP_HOST_ENCRYPT, DANESMTP_HOST_MAY,
+                      DANESMTP_HOST_UNREACHABLE};
     size_t i, j;
     CHECK(strcmp(danesmtp_version(), DANESMTP_VERSION_STRING) == 0);
     CHECK(danesmtp_version_number() == ((unsigned long)DANESMTP_VERSION_MAJOR << 16 |
@@ -75,6 +79,18 @@ static void test_versions_and_strings(void) {
         CHECK(strcmp(s, "unknown status code") != 0);
         for (j = 0; j < i; ++j) CHECK(strcmp(s, danesmtp_strerror(codes[j])) != 0);
     }
+    for (i = 0; i < 4; ++i) {
+        CHECK(strcmp(danesmtp_domain_status_name(statuses[i]), "invalid") != 0);
+        CHECK(strcmp(danesmtp_host_verdict_name(verdicts[i]), "invalid") != 0);
+        for (j = 0; j < i; ++j) {
+            CHECK(strcmp(danesmtp_domain_status_name(statuses[i]),
+                         danesmtp_domain_status_name(statuses[j])) != 0);
+            CHECK(strcmp(danesmtp_host_verdict_name(verdicts[i]),
+                         danesmtp_host_verdict_name(verdicts[j])) != 0);
+        }
+    }
+    CHECK(strcmp(danesmtp_domain_status_name(99), "invalid") == 0);
+    CHECK(strcmp(danesmtp_host_verdict_name(0), "invalid") == 0);
     CHECK(strcmp(danesmtp_strerror(-99), "unknown status code") == 0);
     CHECK(strcmp(danesmtp_strerror(42), "unknown status code") == 0);
     CHECK(strcmp(danesmtp_verdict_name(DANESMTP_AUTHENTICATED), "authenticated") == 0);
@@ -112,6 +128,21 @@ static void test_options(void) {
     opts.version = DANESMTP_OPTIONS_VERSION;
     opts.digest_preference = 7;
     CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_E_INVALID && ctx == NULL);
+
+    /* Configuration text: parsed when the context is made, errors with the line. */
+    opts.digest_preference = DANESMTP_DIGESTS_SHA512_FIRST;
+    opts.config_text = "timeout = 2500\ninsecure-mx = encrypt\n";
+    CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_OK && ctx != NULL);
+    danesmtp_ctx_free(ctx);
+    ctx = NULL;
+    opts.config_text = "timeout = 2500\nfrobnicate = yes\n";
+    CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_E_PARSE && ctx == NULL);
+    CHECK(strstr(danesmtp_last_error(), "config_text:2") != NULL);
+    opts.config_text = NULL;
+    opts.config_file = "/nonexistent/danesmtp.conf";
+    CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_E_INVALID && ctx == NULL);
+    CHECK(strstr(danesmtp_last_error(), "/nonexistent/danesmtp.conf") != NULL);
+    opts.config_file = NULL;
 
     danesmtp_ctx_free(NULL); /* NULL is fine for every free */
     danesmtp_tlsa_free(NULL);
@@ -151,6 +182,24 @@ static void test_null_arguments(void) {
     CHECK(danesmtp_tlsa_make(NULL, 0, 3, 1, 1, -1, &text) == DANESMTP_E_INVALID);
     CHECK(text == NULL);
     CHECK(danesmtp_name_normalize(NULL, buf, sizeof buf) == DANESMTP_E_INVALID);
+
+    /* Discovery: NULLs and accessors of a NULL plan or host. */
+    {
+        danesmtp_plan *plan = (danesmtp_plan *)&byte;
+        CHECK(danesmtp_lookup_domain(NULL, "example.net", 25, &plan) == DANESMTP_E_INVALID);
+        CHECK(plan == NULL);
+        CHECK(danesmtp_lookup_host(NULL, "mx.example.net", 25, NULL) == DANESMTP_E_INVALID);
+        CHECK(danesmtp_selftest(NULL) == DANESMTP_E_INVALID);
+        CHECK(danesmtp_plan_status(NULL) == DANESMTP_DOMAIN_DEFER);
+        CHECK(danesmtp_plan_host_count(NULL) == 0);
+        CHECK(danesmtp_plan_host(NULL, 0) == NULL);
+        CHECK(danesmtp_plan_mx_secure(NULL) == 0);
+        CHECK(danesmtp_host_verdict(NULL) == DANESMTP_HOST_UNREACHABLE);
+        CHECK(danesmtp_host_address(NULL, 0) == NULL);
+        CHECK(danesmtp_host_name_count(NULL) == 0);
+        CHECK(danesmtp_host_tlsa(NULL) == NULL);
+        danesmtp_plan_free(NULL);
+    }
 
     CHECK(danesmtp_tlsa_new(&set) == DANESMTP_OK);
     CHECK(danesmtp_chain_new(&chain) == DANESMTP_OK);
