@@ -167,6 +167,14 @@ check "standalone routes by the plugin" 'grep -q "router = danesmtp_route, trans
 "$EXIM" -C "$SRC/exim-config/exim4.conf.standalone" $SA -bt user@nullmx.dane.test >"$W/sa-null.out" 2>&1
 check "standalone refuses null MX" 'grep -q "null MX" "$W/sa-null.out"'
 
+# ---- 18. RCPT-time check (the standalone configuration's RCPT ACL): a
+# recipient domain with broken DNSSEC gets 451 4.7.5, a DANE domain is taken
+printf 'EHLO client.invalid\r\nMAIL FROM:<>\r\nRCPT TO:<user@bogus.test>\r\nRCPT TO:<user@ee.dane.test>\r\nQUIT\r\n' |
+    # shellcheck disable=SC2086
+    "$EXIM" -C "$SRC/exim-config/exim4.conf.standalone" $SA -bh 127.0.0.1 >"$W/bh.out" 2>&1
+check "RCPT check defers a bogus domain" 'grep -q "^451.4.7.5 DANE: MX lookup bogus" "$W/bh.out"'
+check "RCPT check accepts a DANE domain" '[ "$(grep -c "^250 Accepted" "$W/bh.out")" = 1 ]'
+
 echo "exim_test: $count checks, $fail failed"
 if [ "$fail" != 0 ]; then
     echo "---- Exim main log" >&2; tail -60 "$MAINLOG" >&2
