@@ -119,6 +119,14 @@ UnboundResolver::UnboundResolver(const core::ResolverConfig& cfg) : timeout_ms_(
             anchor_zone_ = ".";
         }
 
+        // A zone the configuration names (a trust anchor below the root, a
+        // stub) must be resolved, even when libunbound has a built-in local
+        // zone for it (RFC 6761 names such as test. are answered NXDOMAIN
+        // otherwise, whatever the source of answers).
+        if (!anchor_zone_.empty() && anchor_zone_ != ".")
+            check(ub_ctx_set_option(ctx_, "local-zone:", (anchor_zone_ + " transparent").c_str()),
+                  "local-zone for trust anchor " + anchor_zone_);
+
         // Where answers come from.
         std::vector<std::string> src;
         for (const auto& [zone, addr] : cfg.stubs) {

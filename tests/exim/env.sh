@@ -2,7 +2,7 @@
 # (spool, log, -C configurations) delivering through the plugin to the lab.
 #   . tests/exim/env.sh BUILD_DIR LAB_STATE
 # Defines B LAB SRC W EXIM MAINLOG, the configurations $W/exim.conf,
-# exim-audit.conf and exim-missing.conf, and send CONF DOMAIN TOKEN.
+# exim-audit.conf, exim-missing.conf and exim-stub.conf, and send CONF DOMAIN TOKEN.
 B=$(cd "$1" && pwd)
 LAB=$(cd "$2" && pwd)
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -14,12 +14,20 @@ mkdir -p "$W/spool" "$W/log"
 W=$(cd "$W" && pwd)
 chown -R Debian-exim:Debian-exim "$W/spool" "$W/log"
 
-# The plugin's configuration for the lab: its trust anchor and stub zones.
+# The plugin's configuration for the lab: its trust anchor, and answers
+# from the lab's recursive resolver through a resolv.conf, as on a real host
+# (validation in the plugin); danesmtp-stub.conf asks NSD directly instead.
 {
     echo "trust-anchor-file = $LAB/trust-anchor"
     while read -r zone addr; do echo "stub = $zone $addr"; done < "$LAB/stubs"
     echo "timeout = 3000"
-} > "$W/danesmtp.conf"
+} > "$W/danesmtp-stub.conf"
+if [ -n "${LAB_RESOLVER:-}" ]; then
+    printf 'trust-anchor-file = %s\nresolv-conf = %s\ntimeout = 3000\n' \
+        "$LAB/trust-anchor" "$LAB/resolv.conf" > "$W/danesmtp.conf"
+else
+    cp "$W/danesmtp-stub.conf" "$W/danesmtp.conf"
+fi
 { cat "$W/danesmtp.conf"; echo "audit-only = yes"; } > "$W/danesmtp-audit.conf"
 
 make_conf() { # OUT LIBRARY CONFIG
@@ -29,6 +37,7 @@ make_conf() { # OUT LIBRARY CONFIG
 make_conf "$W/exim.conf" "$B/libdanesmtp.so.1" "$W/danesmtp.conf"
 make_conf "$W/exim-audit.conf" "$B/libdanesmtp.so.1" "$W/danesmtp-audit.conf"
 make_conf "$W/exim-missing.conf" "$W/no-such-dir/libdanesmtp.so.1" "$W/danesmtp.conf"
+make_conf "$W/exim-stub.conf" "$B/libdanesmtp.so.1" "$W/danesmtp-stub.conf"
 MAINLOG="$W/log/mainlog"
 
 if ! "$EXIM" -C "$W/exim.conf" -bV >"$W/bV.out" 2>&1; then

@@ -43,6 +43,11 @@ delivered_tls "3 1 1 match" ee.dane.test "$LAB_HOST_mx_ee" mx.ee.dane.test t-ee
 check "3 1 1 log verified" 'log_has "danesmtp: H=mx.ee.dane.test [$LAB_HOST_mx_ee] DANE verified base=mx.ee.dane.test: DANE-EE(3) SPKI(1) SHA2-256(1)"'
 check "3 1 1 Exim delivery line" 'log_lines "user@ee.dane.test" | grep -q "=> user@ee.dane.test .*X=TLS"'
 
+# the same with the plugin asking NSD directly (stub zones) instead of a resolver
+send "$W/exim-stub.conf" ee.dane.test t-ee-stub
+delivered_tls "3 1 1 match, stub zones" ee.dane.test "$LAB_HOST_mx_ee" mx.ee.dane.test t-ee-stub
+check "plugin resolver for these tests" 'if [ -n "${LAB_RESOLVER:-}" ]; then grep -q resolv-conf "$W/danesmtp.conf"; else true; fi'
+
 # ---- 2. DANE-TA 2 1 1 with a good name: delivered
 send "$W/exim.conf" ta.dane.test t-ta
 delivered_tls "DANE-TA" ta.dane.test "$LAB_HOST_mx_ta" mx.ta.dane.test t-ta

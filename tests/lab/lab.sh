@@ -60,6 +60,7 @@ LAB_DIR=$(cd -- "$(dirname -- "$0")" && pwd)
 DNS_PORT=${LAB_DNS_PORT:-5300}
 SMTP_PORT=${LAB_SMTP_PORT:-2525}
 STRIPPED_PORT=${LAB_STRIPPED_PORT:-5301}
+RESOLVER_ADDR=${LAB_RESOLVER_ADDR:-127.0.2.53}
 WAIT_TIMEOUT=${LAB_WAIT_TIMEOUT:-10}
 PYTHON=${LAB_PYTHON:-python3}
 
@@ -217,6 +218,42 @@ do_up() {
     start nsd-stripped "127.0.0.1:$STRIPPED_PORT" "$STATE/log/nsd-stripped.log" \
         nsd -d -c "$STATE/nsd-stripped/nsd.conf"
     echo "LAB_STRIPPED_DNS=127.0.0.1@$STRIPPED_PORT" >> "$STATE/lab.env"
+    # A recursive resolver on 127.0.2.53 port 53, as a host's local resolver
+    # would be: it asks the lab NSD and passes DNSSEC records through without
+    # validating (the library validates). Clients reach it through a
+    # resolv.conf of the lab's own (STATE/resolv.conf) or a forwarder line.
+    if command -v unbound >/dev/null 2>&1; then
+        mkdir -p "$STATE/unbound-fwd"
+        cat > "$STATE/unbound-fwd/unbound.conf" <<UNB
+server:
+    interface: $RESOLVER_ADDR
+    port: 53
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "$STATE/unbound-fwd"
+    pidfile: "$STATE/unbound-fwd/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    module-config: "iterator"
+    do-not-query-localhost: no
+    access-control: 127.0.0.0/8 allow
+    local-zone: "test." nodefault
+    root-hints: ""
+    verbosity: 0
+stub-zone:
+    name: "test."
+    stub-addr: $DNS_ADDR_PORT
+remote-control:
+    control-enable: no
+UNB
+        DNS_ADDR_AT=${DNS_ADDR_PORT/:/@}
+        sed -i "s|stub-addr: .*|stub-addr: $DNS_ADDR_AT|" "$STATE/unbound-fwd/unbound.conf"
+        printf 'nameserver %s\n' "$RESOLVER_ADDR" > "$STATE/resolv.conf"
+        start unbound "$RESOLVER_ADDR:53" "$STATE/log/unbound.log" \
+            unbound -d -c "$STATE/unbound-fwd/unbound.conf"
+        echo "LAB_RESOLVER=$RESOLVER_ADDR" >> "$STATE/lab.env"
+    fi
     # The name server of the "dead" zones: it reads queries, never answers.
     start blackhole "127.0.0.254:$DNS_PORT" "$STATE/log/blackhole.log" \
         "$PY" -S "$LAB_DIR/blackhole.py" --listen "127.0.0.254:$DNS_PORT" --tag "$STATE/blackhole"
