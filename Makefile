@@ -131,6 +131,8 @@ asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(PKI)/.done
 	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/capi-test
 
 check: deps
+	$(MAKE) --no-print-directory -j$$(nproc) $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(B)/lab-tests \
+	  $(SAN)/unit-tests $(SAN)/capi-test
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory asan-test
 	@echo "make check: all tests passed"
