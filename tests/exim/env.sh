@@ -38,6 +38,8 @@ make_conf "$W/exim.conf" "$B/libdanesmtp.so.1" "$W/danesmtp.conf"
 make_conf "$W/exim-audit.conf" "$B/libdanesmtp.so.1" "$W/danesmtp-audit.conf"
 make_conf "$W/exim-missing.conf" "$W/no-such-dir/libdanesmtp.so.1" "$W/danesmtp.conf"
 make_conf "$W/exim-stub.conf" "$B/libdanesmtp.so.1" "$W/danesmtp-stub.conf"
+printf 'not a shared object\n' > "$W/garbage.so"
+make_conf "$W/exim-garbage.conf" "$W/garbage.so" "$W/danesmtp.conf"
 MAINLOG="$W/log/mainlog"
 
 if ! "$EXIM" -C "$W/exim.conf" -bV >"$W/bV.out" 2>&1; then

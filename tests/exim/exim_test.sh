@@ -129,6 +129,10 @@ not_delivered "plugin missing" t-missing
 check "plugin missing deferred" '[ "$(queued ee.dane.test)" = 1 ]'
 check "plugin missing logged" 'log_lines "user@ee.dane.test" | grep -q "== user@ee.dane.test.*no-such-dir"'
 
+send "$W/exim-garbage.conf" ee.dane.test t-garbage
+not_delivered "plugin unloadable" t-garbage
+check "plugin unloadable deferred" 'log_lines "user@ee.dane.test" | grep -q "== user@ee.dane.test.*garbage.so"'
+
 # ---- 14. audit-only: delivered, the failed verdict logged
 send "$W/exim-audit.conf" agility.dane.test t-audit
 delivered_tls "audit-only" agility.dane.test "$LAB_HOST_mx_agility" mx.agility.dane.test t-audit
