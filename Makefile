@@ -47,7 +47,7 @@ UNIT      := $(B)/unit-tests
 CAPI_TEST := $(B)/capi-test
 PKI       := $(B)/pki
 
-.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test
+.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test deb deb-test
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(CLI)
@@ -126,6 +126,7 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 	  --errors-for-leak-kinds=definite,indirect ./$(CAPI_TEST)
 	$(MAKE) --no-print-directory abi-check
 	$(MAKE) --no-print-directory install-test
+	$(MAKE) --no-print-directory deb-test
 	$(MAKE) --no-print-directory lab-test
 
 asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(PKI)/.done
@@ -195,6 +196,20 @@ install-test: $(LIB) $(CLI) $(PKI)/.done
 	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B)/stage/usr/lib ./$(B)/stage-capi-test
 	LD_LIBRARY_PATH=$(B)/stage/usr/lib $(B)/stage/usr/bin/danesmtp --version
 	@echo "install-test: staged install builds and runs"
+
+# Debian packages from debian/, built from a copy of the tree in build/deb
+# (dpkg-buildpackage writes next to the source directory), then checked:
+# file placement, SONAME, the symbols file, and the tool starting against the
+# packaged library.
+deb:
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/danesmtp-$(VERSION)
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C $(B)/deb/danesmtp-$(VERSION) -xf -
+	cd $(B)/deb/danesmtp-$(VERSION) && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+	  { tail -40 ../build.log; exit 1; }
+	@ls $(B)/deb/*.deb
+
+deb-test: deb
+	sh tests/deb_test.sh $(B)/deb $(VERSION)
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
