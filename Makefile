@@ -47,7 +47,7 @@ UNIT      := $(B)/unit-tests
 CAPI_TEST := $(B)/capi-test
 PKI       := $(B)/pki
 
-.PHONY: all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test deb deb-test
+.PHONY: fuzz all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test deb deb-test
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(CLI)
@@ -114,6 +114,20 @@ exim-test: $(LIB) $(PKI)/.done
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
 	bash tests/exim/exim_test.sh $(B) $(LAB); rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
+# Fuzzing: `make fuzz` runs libFuzzer (clang) on every parser for
+# FUZZ_SECONDS; make check replays the corpus under ASan+UBSan with g++.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := tests/fuzz/fuzz.cpp $(CORE_SRC) $(CAPI_SRC)
+$(SAN)/fuzz-replay: $(call obj,$(SAN),$(FUZZ_SRC) tests/fuzz/fuzz_replay.cpp)
+	$(CXX) $(SANFLAGS) -pthread -o $@ $^ $(LIBS)
+
+$(B)/fuzz: $(FUZZ_SRC)
+	clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $^ $(LIBS)
+
+fuzz: $(B)/fuzz
+	mkdir -p $(B)/fuzz-corpus
+	./$(B)/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz-corpus tests/fuzz/corpus
+
 $(PKI)/.done: tests/pki/make-pki.sh
 	bash tests/pki/make-pki.sh $(PKI)
 	touch $@
@@ -129,13 +143,14 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 	$(MAKE) --no-print-directory deb-test
 	$(MAKE) --no-print-directory lab-test
 
-asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(PKI)/.done
+asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(PKI)/.done
+	./$(SAN)/fuzz-replay tests/fuzz/corpus
 	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/unit-tests --report_level=short
 	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/capi-test
 
 check: deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(B)/lab-tests \
-	  $(SAN)/unit-tests $(SAN)/capi-test
+	  $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory asan-test
 	@echo "make check: all tests passed"
