@@ -98,7 +98,7 @@ $(SAN)/capi-test: tests/capi_test.c include/danesmtp.h $(call obj,$(SAN),$(CORE_
 
 LAB       := $(B)/lab
 $(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/cli/smtp.cpp) $(LIB)
-	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lboost_unit_test_framework -lssl -lcrypto
+	$(CXX) $(LDFLAGS) -pthread -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lboost_unit_test_framework -lssl -lcrypto
 
 # The lab: NSD with signed zones and STARTTLS servers on 127.0.1.x, up for
 # the run and down afterwards whatever the result (tests/lab/lab.sh). The lab

@@ -20,6 +20,9 @@
 #include <vector>
 
 #include <sys/wait.h>
+
+#include <atomic>
+#include <thread>
 #include <unistd.h>
 
 #include "cli/smtp.hpp"
@@ -363,6 +366,28 @@ BOOST_AUTO_TEST_CASE(sni_is_the_tlsa_base_domain_section_8_1) {
         const danesmtp_host* h = host(p, 0);
         BOOST_TEST(std::string(danesmtp_host_sni(h)) == danesmtp_host_tlsa_base(h), d);
     }
+}
+
+BOOST_AUTO_TEST_CASE(one_context_many_threads) {
+    // Lookups from several threads share one context (and its resolver).
+    Ctx ctx = make_ctx();
+    const char* domains[] = {"ee.dane.test", "plain.insecure.test", "bogus.test", "cname.dane.test"};
+    const int want[] = {DANESMTP_DOMAIN_OK, DANESMTP_DOMAIN_OK, DANESMTP_DOMAIN_DEFER, DANESMTP_DOMAIN_OK};
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 4; ++t)
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < 25; ++i) {
+                int k = (t + i) % 4;
+                danesmtp_plan* p = nullptr;
+                if (danesmtp_lookup_domain(ctx.get(), domains[k], Lab::get().port, &p) != DANESMTP_OK ||
+                    danesmtp_plan_status(p) != want[k])
+                    ++wrong;
+                danesmtp_plan_free(p);
+            }
+        });
+    for (auto& th : pool) th.join();
+    BOOST_TEST(wrong.load() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(lookups_after_fork) {
