@@ -3,6 +3,8 @@
 
 #include <openssl/evp.h>
 
+#include "tls/verify.hpp"
+
 namespace fixture {
 
 danesmtp::core::TlsaRecord record(std::uint8_t usage, std::uint8_t selector, std::uint8_t mtype,
@@ -23,6 +25,20 @@ danesmtp::core::TlsaRecord record(std::uint8_t usage, std::uint8_t selector, std
         r.data.assign(out, out + n);
     }
     return r;
+}
+
+danesmtp::core::Verdict verify(const std::vector<danesmtp::core::TlsaRecord>& records,
+                               const std::vector<std::string>& chain_names,
+                               std::vector<std::string> names, std::int64_t when,
+                               danesmtp::core::DigestPreference pref) {
+    danesmtp::tls::Chain c = chain(chain_names);
+    danesmtp::tls::VerifyRequest req;
+    req.records = &records;
+    req.chain = &c;
+    req.names = std::move(names);
+    req.time = when;
+    req.digests = pref;
+    return danesmtp::tls::verify(req);
 }
 
 }  // namespace fixture

@@ -15,6 +15,7 @@
 
 #include "core/hex.hpp"
 #include "core/tlsa.hpp"
+#include "core/verdict.hpp"
 #include "tls/chain.hpp"
 
 namespace fixture {
@@ -59,5 +60,18 @@ inline std::vector<Bytes> ders(const std::vector<std::string>& names) {
 // obvious way (whole DER or the .spki.der file, digested by OpenSSL's EVP).
 danesmtp::core::TlsaRecord record(std::uint8_t usage, std::uint8_t selector, std::uint8_t mtype,
                                   const std::string& name);
+
+// verify - tls::verify on a chain of fixture certificates.
+danesmtp::core::Verdict verify(const std::vector<danesmtp::core::TlsaRecord>& records,
+                               const std::vector<std::string>& chain_names,
+                               std::vector<std::string> names, std::int64_t when = kNow,
+                               danesmtp::core::DigestPreference pref =
+                                   danesmtp::core::DigestPreference::sha512_first);
+
+// flipped - the record with the last byte of its data changed: a mismatch.
+inline danesmtp::core::TlsaRecord flipped(danesmtp::core::TlsaRecord r) {
+    r.data.back() ^= 0x01;
+    return r;
+}
 
 }  // namespace fixture

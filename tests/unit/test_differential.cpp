@@ -61,14 +61,7 @@ struct Tally {
 };
 
 void compare(const oracle::Verifier& ossl, const Case& c, Tally* t) {
-    tls::Chain chain = fixture::chain(c.chain);
-    std::vector<TlsaRecord> records = {c.record};
-    tls::VerifyRequest req;
-    req.records = &records;
-    req.chain = &chain;
-    req.names = c.names;
-    req.time = c.time;
-    Verdict ours = tls::verify(req);
+    Verdict ours = fixture::verify({c.record}, c.chain, c.names, c.time);
     oracle::Result theirs =
         ossl.verify(fixture::ders(c.chain), {to_oracle(c.record)}, c.names, c.time);
     ++t->cases;
@@ -92,10 +85,7 @@ void compare(const oracle::Verifier& ossl, const Case& c, Tally* t) {
     BOOST_TEST(ours.depth == want_depth, c.label());
 }
 
-TlsaRecord flipped(TlsaRecord r) {
-    r.data.back() ^= 0x01;
-    return r;
-}
+using fixture::flipped;
 
 }  // namespace
 
@@ -207,16 +197,11 @@ BOOST_AUTO_TEST_CASE(record_sets_against_openssl_dane) {
     for (const auto& set : sets) {
         for (const auto& chain : std::vector<std::vector<std::string>>{
                  {"leaf-san", "int", "root"}, {"leaf-san", "int"}}) {
-            tls::Chain c = fixture::chain(chain);
-            tls::VerifyRequest req;
-            req.records = &set;
-            req.chain = &c;
-            req.names = {"mx.example.net"};
-            req.time = fixture::kNow;
-            Verdict ours = tls::verify(req);
+            const std::vector<std::string> names = {"mx.example.net"};
+            Verdict ours = fixture::verify(set, chain, names);
             std::vector<oracle::Record> recs;
             for (const auto& x : set) recs.push_back(to_oracle(x));
-            oracle::Result theirs = ossl.verify(fixture::ders(chain), recs, req.names, req.time);
+            oracle::Result theirs = ossl.verify(fixture::ders(chain), recs, names, fixture::kNow);
             ++t.cases;
             BOOST_TEST((ours.outcome == Outcome::authenticated) == theirs.authenticated,
                        to_text(set[0]).substr(0, 5) << "... " << ours.reason << " / "
@@ -236,16 +221,10 @@ BOOST_AUTO_TEST_CASE(unparseable_full_record_is_unusable_in_both) {
     bogus.selector = 0;
     bogus.mtype = 0;
     bogus.data = Bytes(64, 0x30);
-    std::vector<TlsaRecord> set = {bogus};
-    tls::Chain c = fixture::chain({"ee-ec"});
-    tls::VerifyRequest req;
-    req.records = &set;
-    req.chain = &c;
-    req.names = {"mx.example.net"};
-    req.time = fixture::kNow;
-    BOOST_TEST((tls::verify(req).outcome == Outcome::no_usable_records));
-    oracle::Result theirs = ossl.verify(fixture::ders({"ee-ec"}), {to_oracle(bogus)}, req.names,
-                                        req.time);
+    const std::vector<std::string> names = {"mx.example.net"};
+    BOOST_TEST((fixture::verify({bogus}, {"ee-ec"}, names).outcome == Outcome::no_usable_records));
+    oracle::Result theirs = ossl.verify(fixture::ders({"ee-ec"}), {to_oracle(bogus)}, names,
+                                        fixture::kNow);
     BOOST_TEST(!theirs.authenticated);
     BOOST_TEST(theirs.rejected_records == 1);
 }

@@ -16,24 +16,14 @@ const std::vector<std::string> kNames = {"mx.example.net", "example.net"};
 Verdict run(const std::vector<TlsaRecord>& records, const std::vector<std::string>& chain,
             std::vector<std::string> names = kNames, std::int64_t when = fixture::kNow,
             DigestPreference pref = DigestPreference::sha512_first) {
-    tls::Chain c = fixture::chain(chain);
-    tls::VerifyRequest req;
-    req.records = &records;
-    req.chain = &c;
-    req.names = std::move(names);
-    req.time = when;
-    req.digests = pref;
-    return tls::verify(req);
+    return fixture::verify(records, chain, std::move(names), when, pref);
 }
 
 bool contains(const std::string& s, const std::string& needle) {
     return s.find(needle) != std::string::npos;
 }
 
-TlsaRecord wrong(TlsaRecord r) {
-    r.data.back() ^= 1;
-    return r;
-}
+TlsaRecord wrong(TlsaRecord r) { return fixture::flipped(std::move(r)); }
 
 }  // namespace
 
