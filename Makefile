@@ -124,9 +124,9 @@ $(SAN)/fuzz-replay: $(call obj,$(SAN),$(FUZZ_SRC) tests/fuzz/fuzz_replay.cpp)
 $(B)/fuzz: $(FUZZ_SRC)
 	clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $^ $(LIBS)
 
-fuzz: $(B)/fuzz
+fuzz: $(B)/fuzz $(B)/fuzz-seeds/.done
 	mkdir -p $(B)/fuzz-corpus
-	./$(B)/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz-corpus tests/fuzz/corpus
+	./$(B)/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz-corpus tests/fuzz/corpus $(B)/fuzz-seeds
 
 $(PKI)/.done: tests/pki/make-pki.sh
 	bash tests/pki/make-pki.sh $(PKI)
@@ -143,8 +143,18 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 	$(MAKE) --no-print-directory deb-test
 	$(MAKE) --no-print-directory lab-test
 
-asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(PKI)/.done
-	./$(SAN)/fuzz-replay tests/fuzz/corpus
+# Seeds made from the generated PKI at test time (no key or certificate is
+# committed): the parser byte (fuzz.cpp) followed by the file.
+$(B)/fuzz-seeds/.done: $(PKI)/.done
+	rm -rf $(B)/fuzz-seeds && mkdir -p $(B)/fuzz-seeds
+	for f in ee-ec ee-rsa leaf-san root; do \
+	  { printf '\002'; cat $(PKI)/$$f.der; } > $(B)/fuzz-seeds/der-$$f; \
+	  { printf '\004'; cat $(PKI)/$$f.key; } > $(B)/fuzz-seeds/key-$$f; done
+	{ printf '\003'; cat $(PKI)/leaf-san.full.pem; } > $(B)/fuzz-seeds/pem-leaf-san
+	touch $@
+
+asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(B)/fuzz-seeds/.done
+	./$(SAN)/fuzz-replay tests/fuzz/corpus $(B)/fuzz-seeds
 	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/unit-tests --report_level=short
 	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/capi-test
 
