@@ -11,6 +11,7 @@
 #include <cctype>
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -123,17 +124,18 @@ UnboundResolver::UnboundResolver(const core::ResolverConfig& cfg) : timeout_ms_(
         // stub) must be resolved, even when libunbound has a built-in local
         // zone for it (RFC 6761 names such as test. are answered NXDOMAIN
         // otherwise, whatever the source of answers).
-        if (!anchor_zone_.empty() && anchor_zone_ != ".")
-            check(ub_ctx_set_option(ctx_, "local-zone:", (anchor_zone_ + " transparent").c_str()),
-                  "local-zone for trust anchor " + anchor_zone_);
+        std::set<std::string> transparent;
+        auto make_transparent = [&](const std::string& zone) {
+            if (zone.empty() || zone == "." || !transparent.insert(zone).second) return;
+            check(ub_ctx_set_option(ctx_, "local-zone:", (zone + " transparent").c_str()),
+                  "local-zone for " + zone);
+        };
+        make_transparent(anchor_zone_);
 
         // Where answers come from.
         std::vector<std::string> src;
         for (const auto& [zone, addr] : cfg.stubs) {
-            // A configured stub must win over unbound's built-in local zones
-            // (RFC 6761 names such as test. are answered NXDOMAIN otherwise).
-            check(ub_ctx_set_option(ctx_, "local-zone:", (zone + " transparent").c_str()),
-                  "local-zone for stub " + zone);
+            make_transparent(zone);
             check(ub_ctx_set_stub(ctx_, zone.c_str(), addr.c_str(), 0), "stub " + zone + " " + addr);
             src.push_back("stub " + zone + " at " + addr);
         }

@@ -67,6 +67,7 @@ PYTHON=${LAB_PYTHON:-python3}
 usage() {
     cat >&2 <<EOF
 usage: $prog up STATE PKI
+       $prog set-tlsa STATE OWNER "U S M pki:NAME|lab:NAME|hex:HEX"
        $prog down STATE
        $prog status STATE
 EOF
@@ -297,6 +298,22 @@ do_status() {
     [ "$bad" = 0 ]
 }
 
+# set-tlsa STATE OWNER "U S M REF": a changed TLSA RRset, signed, and NSD
+# told to reload (SIGHUP reads changed zone files).
+do_set_tlsa() {
+    local state=$1 owner=$2 record=$3 pid kind
+    state=$(cd -- "$state" && pwd)
+    # shellcheck disable=SC1091
+    . "$state/lab.env"
+    PY=$("$PYTHON" -c 'import sys; print(sys.executable)')
+    "$PY" -S "$LAB_DIR/labgen.py" retlsa --cases "$LAB_DIR/cases" --state "$state" \
+        --pki "$LAB_PKI" --smtp-port "$LAB_SMTP_PORT" --owner "$owner" --record "$record"
+    while read -r pid kind _; do
+        [ "$kind" = nsd ] && is_ours "$pid" "$state" && kill -HUP "$pid"
+    done <"$state/procs"
+    sleep 1
+}
+
 DNS_ADDR_PORT=127.0.0.1:$DNS_PORT
 
 [ "$#" -ge 1 ] || usage
@@ -306,6 +323,10 @@ case $cmd in
     up)
         [ "$#" -eq 2 ] || usage
         do_up "$1" "$2"
+        ;;
+    set-tlsa)
+        [ "$#" -eq 3 ] || usage
+        do_set_tlsa "$1" "$2" "$3"
         ;;
     down)
         [ "$#" -eq 1 ] || usage

@@ -773,6 +773,55 @@ def wait(a):
         time.sleep(0.05)
 
 
+def retlsa(a):
+    """Replace the TLSA RRset at OWNER with RECORD, re-sign its zone with the
+    zone's own keys (re-corrupting the RRSIGs the case table marks bad) and
+    leave the new signed file for NSD to pick up on SIGHUP. For tests of a
+    TLSA record fixed while mail waits in a queue."""
+    state = os.path.abspath(a.state)
+    t = parse_cases(a.cases, a.smtp_port)
+    link_zones(t)
+    owner = fqdn(a.owner.replace("{port}", str(a.smtp_port)), "--owner")
+    z = owning_zone(t, owner, "--owner")
+    if not z.signed:
+        raise LabError("%s is not in a signed zone" % owner)
+    w = a.record.split()
+    if len(w) != 4:
+        raise LabError("--record wants 'U S M DATA'")
+    u, sel, m = int(w[0]), int(w[1]), int(w[2])
+    data = tlsa_data(u, sel, m, w[3], os.path.abspath(a.pki),
+                     os.path.join(state, "certs"), t, "--record")
+    zonedir = os.path.join(state, "zones")
+    src = os.path.join(zonedir, file_stem(z.name) + ".zone")
+    out = []
+    with open(src) as f:
+        for line in f:
+            f2 = line.split()
+            if len(f2) >= 4 and f2[0].lower() == owner and f2[3] == "TLSA":
+                continue
+            if len(f2) >= 7 and f2[3] == "SOA":
+                f2[6] = str(int(f2[6]) + 1)
+                line = " ".join(f2) + "\n"
+            out.append(line)
+    out.append("%s %d IN TLSA %d %d %d %s\n" % (owner, TTL, u, sel, m, data))
+    with open(src, "w") as f:
+        f.writelines(out)
+    kd = os.path.join(state, "keys", file_stem(z.name))
+    keys = sorted(os.path.join(kd, k[:-4]) for k in os.listdir(kd)
+                  if k.endswith(".key"))
+    now = int(time.time())
+    dates = ["-i", time.strftime("%Y%m%d%H%M%S", time.gmtime(now - 86400)),
+             "-e", time.strftime("%Y%m%d%H%M%S", time.gmtime(now + 90 * 86400))]
+    signed = os.path.join(zonedir, file_stem(z.name) + ".signed")
+    run(["ldns-signzone"] + dates + ["-f", signed, "-o", z.name, src] + keys)
+    bad = set()
+    for o, _u, _s, _m, _ref, is_bad, where in t.tlsa:
+        if is_bad and owning_zone(t, o, where) is z and o != owner:
+            bad.add((o, "TLSA"))
+    if bad:
+        corrupt_rrsigs(signed, bad)
+
+
 def main():
     p = argparse.ArgumentParser(prog="labgen.py")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -785,10 +834,19 @@ def main():
     w = sub.add_parser("wait")
     w.add_argument("--state", required=True)
     w.add_argument("--timeout", type=float, default=10.0)
+    r = sub.add_parser("retlsa")
+    r.add_argument("--cases", required=True)
+    r.add_argument("--state", required=True)
+    r.add_argument("--pki", required=True)
+    r.add_argument("--smtp-port", type=int, required=True)
+    r.add_argument("--owner", required=True)
+    r.add_argument("--record", required=True)
     a = p.parse_args()
     try:
         if a.cmd == "generate":
             generate(a)
+        elif a.cmd == "retlsa":
+            retlsa(a)
         else:
             wait(a)
     except LabError as e:
