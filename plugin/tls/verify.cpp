@@ -69,20 +69,22 @@ struct AnchorDates {
 };
 
 int anchor_dates_cb(int ok, X509_STORE_CTX* ctx) {
-    if (ok) return ok;
+    if (ok) return 1;
+    // From here on OpenSSL reports a failure: keep it (0) unless it is the
+    // date of a trust anchor that is not self-issued.
     int err = X509_STORE_CTX_get_error(ctx);
-    if (err != X509_V_ERR_CERT_HAS_EXPIRED && err != X509_V_ERR_CERT_NOT_YET_VALID) return ok;
+    if (err != X509_V_ERR_CERT_HAS_EXPIRED && err != X509_V_ERR_CERT_NOT_YET_VALID) return 0;
     auto* policy = static_cast<const AnchorDates*>(X509_STORE_CTX_get_app_data(ctx));
     STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(ctx);
     X509* cert = X509_STORE_CTX_get_current_cert(ctx);
-    if (!policy || policy->check_anchor_dates || !path || !cert) return ok;
+    if (!policy || policy->check_anchor_dates || !path || !cert) return 0;
     bool is_top = X509_STORE_CTX_get_error_depth(ctx) == sk_X509_num(path) - 1;
     bool self_issued = X509_check_issued(cert, cert) == X509_V_OK;
     if (is_top && !self_issued) {
         X509_STORE_CTX_set_error(ctx, X509_V_OK);
         return 1;
     }
-    return ok;
+    return 0;
 }
 
 // validate_path - X.509 path validation (RFC 5280 section 6) from the leaf to
