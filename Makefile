@@ -106,7 +106,8 @@ $(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/cli/smtp.cpp) $(LI
 lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
 	DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) valgrind -q --error-exitcode=9 --child-silent-after-fork=yes \
-	  --leak-check=full --errors-for-leak-kinds=definite,indirect ./$(B)/lab-tests --report_level=short; \
+	  --leak-check=full --errors-for-leak-kinds=definite,indirect ./$(B)/lab-tests --report_level=short \
+	  && LD_LIBRARY_PATH=$(B) sh tests/lab/cli_lab_test.sh $(CLI) $(LAB); \
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # The real exim4 (Debian's exim4-daemon-heavy) delivering through the plugin.

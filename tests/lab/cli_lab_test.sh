@@ -1,0 +1,60 @@
+#!/bin/sh
+# cli_lab_test.sh - `danesmtp lookup` and `danesmtp check` against the lab:
+# exit codes, the posttls-finger style lines, and JSON that parses.
+#   sh tests/lab/cli_lab_test.sh build/danesmtp LAB_STATE   (LD_LIBRARY_PATH set)
+set -u
+CLI=$1
+LAB=$2
+. "$LAB/lab.env"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+count=0
+ok() { count=$((count + 1)); }
+bad() { count=$((count + 1)); fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+STUBS=""
+while read -r zone addr; do STUBS="$STUBS --stub $zone=$addr"; done < "$LAB/stubs"
+# shellcheck disable=SC2086
+run() { # WANT_EXIT NAME -- args...: stdout in $T/out
+    want=$1; name=$2; shift 3
+    "$CLI" "$@" --trust-anchor "$LAB/trust-anchor" $STUBS --timeout 3000 >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" = "$want" ]; then ok; else bad "$name: exit $got, wanted $want: $(cat "$T/out" "$T/err")"; fi
+}
+has() { if grep -qF -- "$1" "$T/out"; then ok; else bad "$2: output lacks '$1': $(cat "$T/out")"; fi; }
+json() { if python3 -c 'import json,sys; json.load(sys.stdin)' < "$T/out"; then ok; else bad "$1: JSON does not parse"; fi; }
+
+P="--port $LAB_SMTP_PORT"
+# shellcheck disable=SC2086
+{
+run 0 "check verified" -- check ee.dane.test $P
+has "mx.ee.dane.test[$LAB_HOST_mx_ee]:$LAB_SMTP_PORT Verified TLSv1." "check verified"
+run 0 "check trusted" -- check insecmx.insecure.test $P
+has " Trusted " "check trusted"
+run 3 "check mismatch" -- check nomatch.dane.test $P
+has "Untrusted" "check mismatch"
+has "[FAIL]" "check mismatch"
+run 1 "check bogus first MX" -- check prefbogus.dane.test $P
+has "Unreachable: TLSA lookup" "check bogus first MX"
+run 3 "check STARTTLS stripped" -- check nostarttls.dane.test $P
+has "STARTTLS not offered" "check STARTTLS stripped"
+run 4 "check null MX" -- check nullmx.dane.test $P
+run 0 "check unusable" -- check unusable.dane.test $P
+has "TLS without authentication" "check unusable"
+run 0 "check json" -- check ee.dane.test $P --json
+json "check json"
+has '"result":"Verified"' "check json"
+run 3 "lookup bogus MX" -- lookup bogus.test $P
+has "defer (MX lookup bogus" "lookup bogus MX"
+run 0 "lookup json" -- lookup cname.dane.test $P --json
+json "lookup json"
+has '"tlsa_base":"mx-real.cname.dane.test"' "lookup json"
+run 0 "lookup one host" -- lookup "mx.ee.dane.test:$LAB_SMTP_PORT"
+has "dane:" "lookup one host"
+run 3 "lookup mandatory" -- lookup notlsa.dane.test $P --mandatory notlsa.dane.test
+run 2 "lookup bad domain" -- lookup "bad..name" $P
+run 2 "lookup bad stub" -- lookup ee.dane.test $P --stub nonsense
+run 2 "lookup port twice" -- lookup "mx.ee.dane.test:25" --port 25
+}
+echo "cli_lab_test: $count checks, $fail failed"
+[ "$fail" = 0 ]
