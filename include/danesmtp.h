@@ -33,11 +33,13 @@
  *     not change it); adding records needs exclusive use.
  *   - A danesmtp_chain and a danesmtp_result belong to one thread at a time
  *     (a chain caches digests and decoded certificates as it is verified).
- *   - No thread of the library outlives a call: a lookup resolves on short-
- *     lived threads joined before it returns, and keeps no sockets open
- *     between calls. Objects created before fork() can be used in the child;
- *     a child starts a resolver of its own on its first lookup (the parent's
- *     resolver memory is left alone in the child, never touched).
+ *   - The library starts no thread. Lookups are answered by a resolver
+ *     process that libunbound forks on a context's first lookup; it keeps
+ *     the DNS cache and a pipe to this process, and exits when the context
+ *     is freed or this process exits. Objects created before fork() can be
+ *     used in the child: the child starts a resolver process of its own on
+ *     its first lookup (the parent's is left alone, never touched). stdio
+ *     buffers are flushed before that fork, so nothing is written twice.
  *
  * Example
  *   danesmtp_ctx *ctx; danesmtp_tlsa *tlsa; danesmtp_chain *chain;
@@ -155,7 +157,9 @@ typedef struct danesmtp_ctx danesmtp_ctx;
 
 /* Create a context. opts may be NULL for the defaults. A configuration that
  * does not parse is DANESMTP_E_PARSE, with the file and line in
- * danesmtp_last_error(). The resolver itself starts on first lookup, in the
+ * danesmtp_last_error(). Files the configuration names (trust anchors,
+ * resolv.conf) are read when the resolver starts: danesmtp_selftest() reports
+ * a problem at once, and lookups defer with it. The resolver itself starts on first lookup, in the
  * process that looks up (a context made before fork() is fine in the child). The library reads only
  * the fields that opts->version defines; a version newer than the library
  * knows is DANESMTP_E_VERSION, 0 is DANESMTP_E_INVALID. */
@@ -296,8 +300,9 @@ typedef struct danesmtp_host danesmtp_host;
 DANESMTP_API int danesmtp_lookup_domain(danesmtp_ctx *ctx, const char *domain,
                                         unsigned int port, danesmtp_plan **out);
 /* The same for one host an MTA chose itself (it resolved the MX records).
- * Only the host name and its CNAME expansion are reference identifiers, and
- * a match is never reported as "Verified" (we did not see the MX lookup). */
+ * The TLSA base domain is the only reference identifier (no next-hop domain
+ * is known), and a match is never reported as "Verified" (we did not see the
+ * MX lookup). */
 DANESMTP_API int danesmtp_lookup_host(danesmtp_ctx *ctx, const char *host, unsigned int port,
                                       danesmtp_plan **out);
 /* Start the resolver now and check that DNSSEC validation works: the trust

@@ -4,18 +4,20 @@
  * Exim calls these by name from its configuration (exim-config/), with the
  * signature of exim_dlfunc_t in Exim's local_scan.h:
  *     int fn(uschar **yield, int argc, uschar *argv[]);
- * They return 0 (OK) with *yield set to the result, or 3 (ERROR) with *yield
- * set to a message, which makes the expansion fail. The library has no
- * link-time dependency on Exim: Exim's log_write() is found at run time.
+ * They return 0 (OK) with *yield set to the result. The router function
+ * returns 2 (FAIL: the expansion fails quietly, the router defers) when DNS
+ * cannot decide or the domain is not a host name, and 3 (ERROR: the
+ * expansion fails and Exim logs a configuration error) for wrong arguments
+ * or an unreadable configuration. The library has no link-time dependency
+ * on Exim: Exim's log_write() is found at run time.
  *
- * Exim fails open on expansion failures in events (DESIGN.md section 5), so
- * the event functions (connect, tls_cert) never fail: a refusal is OK with a
- * non-empty result, an acceptance is OK with an empty one. Only the router
- * and ACL functions return ERROR, where a failed expansion defers.
+ * Exim fails open on expansion failures in events (exim-config/README.md),
+ * so the event functions (connect, tls_cert) never fail: a refusal is OK
+ * with a non-empty result, an acceptance is OK with an empty one.
  *
  *   danesmtp_exim_route{DOMAIN}{PORT}{CONFIG}     router: the destination's
  *       policy for address_data, as key=value pairs for ${extract}:
- *         status     ok | defer | fail
+ *         status     ok (any other state fails the expansion: the router defers)
  *         reason     why (quoted)
  *         hosts      the addresses to try, in order ("<;a;b", for route_data)
  *         require_tls  addresses where TLS is mandatory (dane and encrypt)
@@ -25,12 +27,14 @@
  *       /etc/danesmtp.conf when it exists.
  *   danesmtp_exim_connect{ADDR}{ADDRESS_DATA}     tcp:connect event: "" when
  *       ADDR is in the plan's host list, else a refusal (the host is skipped).
+ *       Each call also starts a fresh certificate chain for tls_cert.
  *   danesmtp_exim_tls_cert{DEPTH}{CERT_BASE64}{ADDR}{ADDRESS_DATA}  tls:cert
  *       event: collects the chain from the top down; at depth 0 verifies it
  *       and returns "" (authenticated, or not a DANE host) or a refusal. Logs
  *       one line per verified or failed session in Exim's main log.
  *   danesmtp_exim_check{DOMAIN}{PORT}{CONFIG}     ACL helper: "ok",
- *       "defer REASON" or "fail REASON", for a RCPT-time check.
+ *       "defer REASON" or "fail REASON" (null MX, no such domain), for a
+ *       RCPT-time check and the refuse router; ERROR only for wrong arguments.
  */
 #ifndef DANESMTP_EXIM_H
 #define DANESMTP_EXIM_H

@@ -135,6 +135,43 @@ static void test_options(void) {
     CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_OK && ctx != NULL);
     danesmtp_ctx_free(ctx);
     ctx = NULL;
+    /* digest_preference survives a configuration that does not mention it. */
+    {
+        danesmtp_ctx *c2 = NULL;
+        danesmtp_tlsa *set = NULL;
+        danesmtp_chain *chain = NULL;
+        danesmtp_result *res = NULL;
+        size_t len = 0;
+        unsigned char *der = read_file("ee-ec.der", &len);
+        char *good = NULL;
+        char wrong512[6 + 128 + 1];
+        memset(wrong512, '0', sizeof wrong512 - 1);
+        memcpy(wrong512, "3 1 2 ", 6);
+        wrong512[sizeof wrong512 - 1] = '\0';
+        opts.digest_preference = DANESMTP_DIGESTS_SHA256_FIRST;
+        CHECK(danesmtp_ctx_new(&c2, &opts) == DANESMTP_OK);
+        CHECK(danesmtp_tlsa_new(&set) == DANESMTP_OK && danesmtp_chain_new(&chain) == DANESMTP_OK);
+        CHECK(danesmtp_tlsa_make(der, len, 3, 1, 1, -1, &good) == DANESMTP_OK);
+        CHECK(good && danesmtp_tlsa_add_text(set, good) == DANESMTP_OK);
+        CHECK(danesmtp_tlsa_add_text(set, wrong512) == DANESMTP_OK);
+        CHECK(danesmtp_chain_add_der(chain, der, len) == DANESMTP_OK);
+        CHECK(danesmtp_verify(c2, set, chain, NULL, 0, DANESMTP_TIME_NOW, &res) == DANESMTP_OK);
+        CHECK(danesmtp_result_verdict(res) == DANESMTP_AUTHENTICATED); /* SHA2-256 preferred */
+        danesmtp_result_free(res);
+        danesmtp_ctx_free(c2);
+        opts.digest_preference = DANESMTP_DIGESTS_SHA512_FIRST;
+        c2 = NULL;
+        CHECK(danesmtp_ctx_new(&c2, &opts) == DANESMTP_OK);
+        res = NULL;
+        CHECK(danesmtp_verify(c2, set, chain, NULL, 0, DANESMTP_TIME_NOW, &res) == DANESMTP_OK);
+        CHECK(danesmtp_result_verdict(res) == DANESMTP_NOT_AUTHENTICATED); /* SHA2-512 wins */
+        danesmtp_result_free(res);
+        danesmtp_ctx_free(c2);
+        danesmtp_free(good);
+        danesmtp_chain_free(chain);
+        danesmtp_tlsa_free(set);
+        free(der);
+    }
     opts.config_text = "timeout = 2500\nfrobnicate = yes\n";
     CHECK(danesmtp_ctx_new(&ctx, &opts) == DANESMTP_E_PARSE && ctx == NULL);
     CHECK(strstr(danesmtp_last_error(), "config_text:2") != NULL);
@@ -211,8 +248,20 @@ static void test_null_arguments(void) {
     CHECK(danesmtp_chain_add_pem(chain, NULL, 5) == DANESMTP_E_INVALID);
     /* An empty chain cannot be verified. */
     CHECK(danesmtp_verify(ctx, set, chain, NULL, 0, DANESMTP_TIME_NOW, &res) == DANESMTP_E_INVALID);
-    CHECK(danesmtp_verify(ctx, set, chain, NULL, 0, DANESMTP_TIME_NOW, NULL) == DANESMTP_E_INVALID);
-    CHECK(danesmtp_verify(ctx, set, chain, NULL, 2, DANESMTP_TIME_NOW, &res) == DANESMTP_E_INVALID);
+    CHECK(strstr(danesmtp_last_error(), "empty") != NULL);
+    {
+        /* With a chain: a NULL out pointer and NULL names with a count are
+         * refused for themselves, not because of the chain. */
+        size_t len = 0;
+        unsigned char *der = read_file("ee-ec.der", &len);
+        CHECK(danesmtp_chain_add_der(chain, der, len) == DANESMTP_OK);
+        CHECK(danesmtp_verify(ctx, set, chain, NULL, 0, DANESMTP_TIME_NOW, NULL) == DANESMTP_E_INVALID);
+        CHECK(strstr(danesmtp_last_error(), "NULL argument") != NULL);
+        CHECK(danesmtp_verify(ctx, set, chain, NULL, 2, DANESMTP_TIME_NOW, &res) == DANESMTP_E_INVALID);
+        CHECK(strstr(danesmtp_last_error(), "names is NULL") != NULL);
+        CHECK(res == NULL);
+        free(der);
+    }
     danesmtp_ctx_free(ctx);
     danesmtp_chain_free(chain);
     danesmtp_tlsa_free(set);
@@ -288,12 +337,12 @@ static void test_verify(void) {
     CHECK(text != NULL && strncmp(text, "2 1 1 ", 6) == 0 && strlen(text) == 6 + 64);
     CHECK(danesmtp_tlsa_add_text(set, text) == DANESMTP_OK);
     /* The same record from the intermediate alone. */
+    CHECK(danesmtp_tlsa_make(intder, int_len, 2, 1, 1, -1, &leaf_text) == DANESMTP_OK);
+    CHECK(text && leaf_text && strcmp(text, leaf_text) == 0);
     danesmtp_free(text);
+    danesmtp_free(leaf_text);
     text = NULL;
-    CHECK(danesmtp_tlsa_make(intder, int_len, 2, 1, 1, -1, &text) == DANESMTP_OK);
-    CHECK(danesmtp_tlsa_get(set, 0, &rec) == DANESMTP_OK);
-    danesmtp_free(text);
-    text = NULL;
+    leaf_text = NULL;
 
     /* Refusals: a key with selector 0, a depth beyond the chain, DANE-TA on the leaf. */
     CHECK(danesmtp_tlsa_make(key, key_len, 3, 0, 1, -1, &text) == DANESMTP_E_INVALID);
@@ -359,7 +408,8 @@ static void test_verify(void) {
         CHECK(waitpid(pid, NULL, 0) == pid);
     }
 
-    /* Clear and reuse the chain for another handshake: only the leaf now. */
+    /* Clear and reuse the chain for another handshake: only the intermediate
+     * now, which DANE-TA never accepts as a leaf of its own. */
     CHECK(danesmtp_chain_clear(chain) == DANESMTP_OK && danesmtp_chain_count(chain) == 0);
     CHECK(danesmtp_chain_add_pem(chain, (const char *)pem, 900) != DANESMTP_OK); /* cut */
     CHECK(danesmtp_chain_count(chain) == 0); /* all or nothing */

@@ -300,7 +300,7 @@ int danesmtp_ctx_new(danesmtp_ctx** out, const danesmtp_options* opts) {
                                                                  std::to_string(opts->digest_preference));
             }
         }
-        if (opts && (opts->config_file || opts->config_text))
+        if (ctx->config.digests_set)
             ctx->digests = ctx->config.digests;  // the configuration has the last word
         *out = ctx.release();
     });

@@ -38,11 +38,11 @@ struct UsageError {
 
 const char kUsage[] =
     "usage: danesmtp verify [--tlsa \"U S M HEX\"]... [--tlsa-file FILE] [--name NAME]...\n"
-    "                       [--time UNIX|ISO8601] [--json] CHAIN.pem\n"
+    "                       [--time UNIX|ISO8601] [--json] [--conf FILE] CHAIN.pem\n"
     "       danesmtp tlsa [--usage U] [--selector S] [--mtype M] [--host HOST [--port PORT]]\n"
     "                     [--depth N] FILE.pem\n"
     "       danesmtp lookup DOMAIN|HOST:PORT [--port P] [--json] [RESOLVER OPTIONS]\n"
-    "       danesmtp check DOMAIN [--port P] [--json] [RESOLVER OPTIONS]\n"
+    "       danesmtp check DOMAIN|HOST:PORT [--port P] [--helo NAME] [--json] [RESOLVER OPTIONS]\n"
     "       danesmtp --version\n"
     "RESOLVER OPTIONS: --conf FILE (default /etc/danesmtp.conf when present), --trust-anchor FILE,\n"
     "       --stub ZONE=IP@PORT, --forward IP[@PORT], --timeout MS, --insecure-mx dane|encrypt|ignore,\n"
@@ -221,31 +221,36 @@ void add_tlsa_file(danesmtp_tlsa* set, const std::string& path) {
     if (!pending.empty()) throw UsageError{path + ": unbalanced parentheses at end of file"};
 }
 
+struct CtxFree {
+    void operator()(danesmtp_ctx* c) const { danesmtp_ctx_free(c); }
+};
+using CtxPtr = std::unique_ptr<danesmtp_ctx, CtxFree>;
+CtxPtr make_ctx(const Args& a);
+
 int cmd_verify(int argc, char** argv) {
-    Args a = parse_args(argc, argv, 2, {"--tlsa", "--tlsa-file", "--name", "--time"}, {"--json"});
+    Args a = parse_args(argc, argv, 2, {"--tlsa", "--tlsa-file", "--name", "--time", "--conf"}, {"--json"});
     if (a.operands.size() != 1) throw UsageError{"verify takes exactly one CHAIN.pem"};
     bool json = has_flag(a, "--json");
 
     danesmtp_tlsa* tlsa = nullptr;
     danesmtp_chain* chain = nullptr;
-    danesmtp_ctx* ctx = nullptr;
     danesmtp_result* res = nullptr;
     struct Cleanup {
         danesmtp_tlsa*& t;
         danesmtp_chain*& c;
-        danesmtp_ctx*& x;
         danesmtp_result*& r;
         ~Cleanup() {
             danesmtp_result_free(r);
             danesmtp_chain_free(c);
             danesmtp_tlsa_free(t);
-            danesmtp_ctx_free(x);
         }
-    } cleanup{tlsa, chain, ctx, res};
+    } cleanup{tlsa, chain, res};
 
+    // The configuration (digest-preference) applies to verify too.
+    CtxPtr owned = make_ctx(a);
+    danesmtp_ctx* ctx = owned.get();
     int rc = danesmtp_tlsa_new(&tlsa);
     if (rc == DANESMTP_OK) rc = danesmtp_chain_new(&chain);
-    if (rc == DANESMTP_OK) rc = danesmtp_ctx_new(&ctx, nullptr);
     if (rc != DANESMTP_OK) throw UsageError{lib_error("cannot start", rc)};
 
     std::vector<std::string> names;
@@ -264,7 +269,7 @@ int cmd_verify(int argc, char** argv) {
             names.push_back(buf);
         } else if (opt == "--time") {
             when = parse_time(val);
-        }
+        }  // --conf: read by make_ctx
     }
     if (danesmtp_tlsa_count(tlsa) == 0)
         throw UsageError{"no TLSA records: give --tlsa or --tlsa-file"};
@@ -380,13 +385,9 @@ const std::vector<std::string> kResolverOptions = {"--conf", "--trust-anchor", "
                                                    "--timeout", "--insecure-mx", "--mandatory",
                                                    "--port", "--helo"};
 
-struct CtxFree {
-    void operator()(danesmtp_ctx* c) const { danesmtp_ctx_free(c); }
-};
 struct PlanFree {
     void operator()(danesmtp_plan* p) const { danesmtp_plan_free(p); }
 };
-using CtxPtr = std::unique_ptr<danesmtp_ctx, CtxFree>;
 using PlanPtr = std::unique_ptr<danesmtp_plan, PlanFree>;
 
 // The resolver options as configuration text (man danesmtp.conf); the

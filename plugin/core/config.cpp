@@ -113,6 +113,7 @@ void apply_config_text(std::string_view text, const std::string& origin, Config*
                 c->digests = DigestPreference::sha256_first;
             else
                 throw Error(ErrorCode::parse, where + ": digest-preference is sha512 or sha256");
+            c->digests_set = true;
         } else {
             throw Error(ErrorCode::parse, where + ": unknown key '" + key + "'");
         }

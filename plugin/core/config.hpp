@@ -51,6 +51,7 @@ struct Config {
     ResolverConfig resolver;
     Policy policy;
     DigestPreference digests = DigestPreference::sha512_first;
+    bool digests_set = false;  // digest-preference appeared in the configuration
 };
 
 // apply_config_text - parse `text` into *config, lists appended, scalars

@@ -59,8 +59,8 @@ TlsaRecord parse_tlsa_text(std::string_view text);
 TlsaRecord parse_tlsa_rdata(const std::uint8_t* rdata, std::size_t len);
 
 // unusable_reason - nullopt when the record is usable for SMTP, else a
-// sentence saying why not (DESIGN.md rule 8; RFC 7672 section 3.1.3 for
-// PKIX-TA/PKIX-EE, RFC 7671 section 5 for lengths).
+// sentence saying why not (RFC 7672 section 3.1.3 for PKIX-TA/PKIX-EE,
+// RFC 6698 section 2.1 and RFC 7671 section 5 for lengths and Full(0) data).
 std::optional<std::string> unusable_reason(const TlsaRecord& r);
 
 // Digest preference for agility (RFC 7671 section 9): which of SHA2-512 and

@@ -3,7 +3,8 @@
 // How the pieces fit (exim-config/README.md tells the administrator):
 //   router    address_data = ${dlfunc{LIB}{danesmtp_exim_route}{$domain}{25}}
 //             A failed expansion defers the message: the only place where
-//             Exim fails closed on an expansion error (DESIGN.md section 5).
+//             Exim fails closed on an expansion error (measured with Debian's
+//             exim4 4.96; exim-config/README.md lists where it fails open).
 //             The plan lists MX host *addresses*, so the manualroute router
 //             sends Exim exactly where our DNSSEC-validated lookup said, and
 //             Exim's own (unvalidated) DNS never picks a host.
@@ -14,8 +15,9 @@
 //
 // State: Exim is single-threaded per process and dlopens this file once per
 // process. Contexts (one per configuration file) live for the process. The
-// chain being collected by tls:cert is reset when a new handshake starts
-// (a depth not below the previous one, or another host address).
+// chain being collected by tls:cert is reset on every tcp:connect event, and
+// when a handshake starts over (a depth not below the previous one, or
+// another host address).
 #include "danesmtp_exim.h"
 
 #include <dlfcn.h>
@@ -358,6 +360,8 @@ int danesmtp_exim_check(unsigned char** yield, int argc, unsigned char* argv[]) 
 int danesmtp_exim_connect(unsigned char** yield, int argc, unsigned char* argv[]) {
     // An event: never fail; refuse with a non-empty string.
     try {
+        // A new connection: whatever an earlier handshake left is dropped.
+        g_chain = Collected();
         if (argc != 2)
             return reply(yield, kOk, "danesmtp_exim_connect takes ADDRESS and ADDRESS_DATA, got " +
                                          std::to_string(argc) + " argument(s)");

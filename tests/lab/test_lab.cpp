@@ -238,7 +238,8 @@ BOOST_AUTO_TEST_CASE(every_case_meets_its_expectation) { every_case(false); }
 // validation in the library.
 BOOST_AUTO_TEST_CASE(every_case_through_a_resolver) {
     if (Lab::get().via_resolver.empty()) {
-        BOOST_TEST_MESSAGE("unbound is not installed: the lab has no recursive resolver");
+        // make check installs unbound and sets DANESMTP_REQUIRE_RESOLVER.
+        BOOST_TEST(!std::getenv("DANESMTP_REQUIRE_RESOLVER"), "the lab has no recursive resolver");
         return;
     }
     every_case(true);
@@ -358,13 +359,17 @@ BOOST_AUTO_TEST_CASE(resolver_that_cannot_validate_is_named) {
 
 BOOST_AUTO_TEST_CASE(sni_is_the_tlsa_base_domain_section_8_1) {
     // The plan hands the MTA the TLSA base domain as SNI, also when a CNAME
-    // moved the base domain away from the MX host name. (That the name is
-    // really sent is seen by the lab server: the Exim tests read it back.)
+    // moved the base domain away from the MX host name. (That Exim really
+    // sends it is read back from the lab server in tests/exim/exim_test.sh.)
     Ctx ctx = make_ctx();
-    for (const char* d : {"ee.dane.test", "cname.dane.test", "ta.dane.test"}) {
-        Plan p = lookup(ctx.get(), d);
-        const danesmtp_host* h = host(p, 0);
-        BOOST_TEST(std::string(danesmtp_host_sni(h)) == danesmtp_host_tlsa_base(h), d);
+    struct Want {
+        const char* domain;
+        const char* sni;
+    };
+    for (Want w : {Want{"ee.dane.test", "mx.ee.dane.test"}, Want{"cname.dane.test", "mx-real.cname.dane.test"},
+                   Want{"cnameorig.dane.test", "mx.cnameorig.dane.test"}, Want{"ta.dane.test", "mx.ta.dane.test"}}) {
+        Plan p = lookup(ctx.get(), w.domain);
+        BOOST_TEST(std::string(danesmtp_host_sni(host(p, 0))) == w.sni, w.domain);
     }
 }
 

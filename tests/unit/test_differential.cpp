@@ -12,7 +12,7 @@
 // deliberate difference in this matrix is the depth reported for a bare TA
 // key from DNS (2 1 0): OpenSSL reports the depth of the top certificate the
 // key signed, we report the depth the key itself takes above it (docs/
-// differences.md). Differences outside the matrix are asserted at the end.
+// decisions.md). Cases outside the matrix are asserted at the end.
 #include <boost/test/unit_test.hpp>
 
 #include <sstream>
@@ -203,12 +203,15 @@ BOOST_AUTO_TEST_CASE(record_sets_against_openssl_dane) {
             for (const auto& x : set) recs.push_back(to_oracle(x));
             oracle::Result theirs = ossl.verify(fixture::ders(chain), recs, names, fixture::kNow);
             ++t.cases;
+            if (theirs.authenticated) ++t.authenticated;
             BOOST_TEST((ours.outcome == Outcome::authenticated) == theirs.authenticated,
                        to_text(set[0]).substr(0, 5) << "... " << ours.reason << " / "
                                                      << theirs.error_string);
         }
     }
-    BOOST_TEST(t.cases == 2 * sets.size());
+    BOOST_TEST(t.authenticated > 0u);  // both outcomes occur
+
+    BOOST_TEST(t.authenticated < t.cases);
 }
 
 BOOST_AUTO_TEST_CASE(unparseable_full_record_is_unusable_in_both) {

@@ -1,6 +1,6 @@
 // test_discovery.cpp - the RFC 7672 section 2 decision table with canned
 // DNS answers. The same cases run against real NSD + libunbound in the lab
-// (tests/lab_test.sh); these pin the logic and the queries it sends.
+// (tests/lab/test_lab.cpp); these pin the logic and the queries it sends.
 #include <boost/test/unit_test.hpp>
 
 #include <map>

@@ -136,6 +136,14 @@ BOOST_AUTO_TEST_CASE(chain_collection_across_events) {
     BOOST_TEST(handshake({"leaf-san", "int"}, addr, plan).out == "");
     // A leaf alone cannot satisfy DANE-TA.
     BOOST_TEST(!handshake({"leaf-san"}, addr, plan).out.empty());
+    // An aborted handshake that delivered the intermediate (depth 1), then a
+    // new connection to the same address presenting only the leaf: the new
+    // connection (tcp:connect) must not inherit the old intermediate.
+    call(danesmtp_exim_tls_cert, {"1", b64(fixture::der("int")), addr, plan});
+    std::string conn_plan = "hosts=\"<;" + addr + "\"";
+    BOOST_TEST(call(danesmtp_exim_connect, {addr, conn_plan}).out == "");
+    Call leaf_only = call(danesmtp_exim_tls_cert, {"0", b64(fixture::der("leaf-san")), addr, plan});
+    BOOST_TEST(!leaf_only.out.empty(), "the stale intermediate was reused");
 }
 
 BOOST_AUTO_TEST_CASE(dane_ee_names_and_audit) {
