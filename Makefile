@@ -47,7 +47,7 @@ UNIT      := $(B)/unit-tests
 CAPI_TEST := $(B)/capi-test
 PKI       := $(B)/pki
 
-.PHONY: fuzz all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test deb deb-test
+.PHONY: tsan-test fuzz all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test deb deb-test
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(CLI)
@@ -144,6 +144,16 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 	$(MAKE) --no-print-directory deb-test
 	$(MAKE) --no-print-directory lab-test
 
+# ThreadSanitizer on the threads suite: one context, one record set and the
+# decoded-certificate cache shared by four threads (the header's rules).
+TSAN := build/tsan
+$(TSAN)/threads: tests/unit/main.cpp tests/unit/fixture.cpp tests/unit/test_threads.cpp $(CORE_SRC) $(CAPI_SRC)
+	@mkdir -p $(TSAN)
+	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
+
+tsan-test: $(TSAN)/threads $(PKI)/.done
+	DANESMTP_PKI=$(PKI) TSAN_OPTIONS=halt_on_error=1 ./$(TSAN)/threads --run_test=threads --report_level=short
+
 # Seeds made from the generated PKI at test time (no key or certificate is
 # committed): the parser byte (fuzz.cpp) followed by the file.
 $(B)/fuzz-seeds/.done: $(PKI)/.done
@@ -161,9 +171,10 @@ asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(B)/fuzz-seeds
 
 check: deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(B)/lab-tests \
-	  $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay
+	  $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(TSAN)/threads
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory asan-test
+	$(MAKE) --no-print-directory tsan-test
 	@echo "make check: all tests passed"
 
 # ---- ABI: what the .so exports must be exactly what the header declares.
