@@ -223,7 +223,8 @@ do_up() {
     # would be: it asks the lab NSD and passes DNSSEC records through without
     # validating (the library validates). Clients reach it through a
     # resolv.conf of the lab's own (STATE/resolv.conf) or a forwarder line.
-    if command -v unbound >/dev/null 2>&1; then
+    # (Port 53 needs root; without root the lab has no recursive resolver.)
+    if command -v unbound >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         mkdir -p "$STATE/unbound-fwd"
         cat > "$STATE/unbound-fwd/unbound.conf" <<UNB
 server:

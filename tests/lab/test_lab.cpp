@@ -239,7 +239,8 @@ BOOST_AUTO_TEST_CASE(every_case_meets_its_expectation) { every_case(false); }
 BOOST_AUTO_TEST_CASE(every_case_through_a_resolver) {
     if (Lab::get().via_resolver.empty()) {
         // make check installs unbound and sets DANESMTP_REQUIRE_RESOLVER.
-        BOOST_TEST(!std::getenv("DANESMTP_REQUIRE_RESOLVER"), "the lab has no recursive resolver");
+        const char* require = std::getenv("DANESMTP_REQUIRE_RESOLVER");
+        BOOST_TEST(!(require && std::string(require) == "1"), "the lab has no recursive resolver");
         return;
     }
     every_case(true);
