@@ -143,6 +143,7 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 	$(MAKE) --no-print-directory install-test
 	$(MAKE) --no-print-directory deb-test
 	$(MAKE) --no-print-directory lab-test
+	$(MAKE) --no-print-directory exim-test
 
 # ThreadSanitizer on the threads suite: one context, one record set and the
 # decoded-certificate cache shared by four threads (the header's rules).
