@@ -7,11 +7,7 @@ CLI=$1
 P=${DANESMTP_PKI:?DANESMTP_PKI is not set}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail=0
-count=0
-
-ok() { count=$((count + 1)); }
-bad() { count=$((count + 1)); fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/testlib.sh"
 
 # expect CODE DESCRIPTION -- command...: exit status CODE, stdout in $T/out, stderr in $T/err
 expect() {
@@ -146,5 +142,4 @@ expect 2 "unknown command" -- "$CLI" frobnicate
 expect 2 "no command" -- "$CLI"
 expect 0 "version" -- "$CLI" --version
 
-echo "cli_test: $count checks, $fail failed"
-[ "$fail" = 0 ]
+finish cli_test

@@ -4,10 +4,7 @@
 set -u
 D=$1
 V=$2
-fail=0
-count=0
-ok() { count=$((count + 1)); }
-bad() { count=$((count + 1)); fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/testlib.sh"
 has() { # DEB PATH
     if dpkg -c "$D/$1_${V}_amd64.deb" | awk '{print $6}' | grep -qx "./$2"; then ok; else bad "$1 lacks $2"; fi
 }
@@ -40,5 +37,4 @@ if [ -s "$D/build.log" ] && ! grep -q "dpkg-gensymbols: warning" "$D/build.log";
     bad "no build log, or the symbols file is out of date"; fi
 if LD_LIBRARY_PATH="$X/usr/lib/x86_64-linux-gnu" "$X/usr/bin/danesmtp" --version | grep -qx "danesmtp $V"; then
     ok; else bad "packaged tool does not run"; fi
-echo "deb_test: $count checks, $fail failed"
-[ "$fail" = 0 ]
+finish deb_test

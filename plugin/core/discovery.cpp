@@ -125,8 +125,6 @@ void add_name(std::vector<std::string>* names, const std::string& n) {
         names->push_back(n);
 }
 
-std::uint32_t min_ttl(std::uint32_t a, std::uint32_t b) { return a == 0 ? b : b == 0 ? a : std::min(a, b); }
-
 bool is_mandatory(const Policy& p, const std::string& domain) {
     return std::find(p.mandatory.begin(), p.mandatory.end(), domain) != p.mandatory.end();
 }
@@ -179,7 +177,6 @@ void lookup_addresses(Resolver& resolver, std::vector<HostWork>& work) {
                     // a malformed address record is skipped, not trusted
                 }
             }
-            h.ttl = min_ttl(h.ttl, res->ttl);
         }
         std::string canonical = !a.canonical.empty() ? a.canonical : aaaa.canonical;
         if (!canonical.empty() && canonical != h.name) h.canonical = canonical;
@@ -247,7 +244,6 @@ void lookup_tlsa(Resolver& resolver, std::vector<HostWork>& work, std::uint16_t 
             HostPlan& h = *w.plan;
             const DnsResult& res = r[i];
             const std::string& base = w.bases[w.next_base++];
-            h.ttl = min_ttl(h.ttl, res.ttl);
             switch (res.security) {
                 case DnsSecurity::bogus:
                 case DnsSecurity::failed:

@@ -53,7 +53,6 @@ struct DnsResult {
     bool nxdomain = false;           // with no rdata: the name does not exist
     std::vector<Bytes> rdata;        // uncompressed wire RDATA; empty: NXDOMAIN or NODATA
     std::string canonical;           // the name after CNAMEs; empty when there were none
-    std::uint32_t ttl = 0;
     std::string why;                 // why bogus, or what failed
 };
 
@@ -110,7 +109,6 @@ struct HostPlan {
     std::vector<std::string> names;   // reference identifiers (section 3.2.3)
     std::vector<TlsaRecord> records;  // the RRset, usable or not
     bool verified_possible = false;   // a match may be reported as "Verified" (secure MX)
-    std::uint32_t ttl = 0;            // smallest TTL that went into this host
 };
 
 struct Plan {

@@ -185,7 +185,6 @@ core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r) {
                                    reinterpret_cast<const std::uint8_t*>(r->data[i]) + r->len[i]);
         std::string canon = normalized_or_empty(r->canonname);
         if (!canon.empty() && canon != q.name) out.canonical = canon;
-        out.ttl = r->ttl > 0 ? static_cast<std::uint32_t>(r->ttl) : 0;
     }
     return out;
 }

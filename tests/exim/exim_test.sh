@@ -7,12 +7,7 @@
 # from Exim's main log, what happened. Exim runs with a private -C
 # configuration, spool and log; no Exim daemon is started.
 set -u
-fail=0
-count=0
-
-ok() { count=$((count + 1)); }
-bad() { count=$((count + 1)); fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+. "$(dirname "$0")/../testlib.sh"
 
 . "$(dirname "$0")/env.sh" "$1" "$2" || exit 1
 
@@ -185,9 +180,8 @@ printf 'EHLO client.invalid\r\nMAIL FROM:<>\r\nRCPT TO:<user@bogus.test>\r\nRCPT
 check "RCPT check defers a bogus domain" 'grep -q "^451.4.7.5 DANE: MX lookup bogus" "$W/bh.out"'
 check "RCPT check accepts a DANE domain" '[ "$(grep -c "^250 Accepted" "$W/bh.out")" = 1 ]'
 
-echo "exim_test: $count checks, $fail failed"
 if [ "$fail" != 0 ]; then
     echo "---- Exim main log" >&2; tail -60 "$MAINLOG" >&2
     echo "---- Exim panic log" >&2; cat "$W/log/paniclog" >&2 2>/dev/null
 fi
-[ "$fail" = 0 ]
+finish exim_test

@@ -8,10 +8,7 @@ LAB=$2
 . "$LAB/lab.env"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail=0
-count=0
-ok() { count=$((count + 1)); }
-bad() { count=$((count + 1)); fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/../testlib.sh"
 STUBS=""
 while read -r zone addr; do STUBS="$STUBS --stub $zone=$addr"; done < "$LAB/stubs"
 # shellcheck disable=SC2086
@@ -56,5 +53,4 @@ run 2 "lookup bad domain" -- lookup "bad..name" $P
 run 2 "lookup bad stub" -- lookup ee.dane.test $P --stub nonsense
 run 2 "lookup port twice" -- lookup "mx.ee.dane.test:25" --port 25
 }
-echo "cli_lab_test: $count checks, $fail failed"
-[ "$fail" = 0 ]
+finish cli_lab_test

@@ -49,7 +49,6 @@ public:
         r.rdata = std::move(rdata);
         r.canonical = std::move(canonical);
         r.nxdomain = nx;
-        r.ttl = 300;
         answers[name + "/" + std::to_string(type)] = r;
     }
     void mx(const std::string& domain, DnsSecurity sec,
