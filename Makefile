@@ -27,7 +27,7 @@ CXXFLAGS ?= -O2 -g
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion
 CPPFLAGS += -Iinclude -Iplugin -Itests
-LIBS      = -lunbound -lssl -lcrypto -pthread
+LIBS      = -lunbound -lldns -lssl -lcrypto -pthread
 
 B        := build
 SAN      := build/asan

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/dname.hpp"
 #include "core/error.hpp"
 #include "core/names.hpp"
 
@@ -37,25 +38,6 @@ const char* domain_status_name(DomainStatus s) {
         case DomainStatus::nxdomain: return "no such domain";
     }
     return "unknown";
-}
-
-std::string wire_name(const Bytes& data, std::size_t pos, std::size_t* end) {
-    std::string out;
-    std::size_t total = 0;
-    for (;;) {
-        if (pos >= data.size()) throw Error(ErrorCode::parse, "truncated domain name");
-        std::uint8_t len = data[pos++];
-        if (len == 0) break;
-        if (len > 63) throw Error(ErrorCode::parse, "compressed or invalid label in RDATA");
-        if (pos + len > data.size()) throw Error(ErrorCode::parse, "truncated label");
-        total += len + 1u;
-        if (total > 255) throw Error(ErrorCode::parse, "domain name longer than 255 octets");
-        if (!out.empty()) out.push_back('.');
-        out.append(reinterpret_cast<const char*>(data.data() + pos), len);
-        pos += len;
-    }
-    if (end) *end = pos;
-    return out;
 }
 
 std::string address_text(const Bytes& rdata, std::uint16_t type) {
@@ -137,6 +119,8 @@ struct HostWork {
     std::vector<std::string> bases;  // TLSA base domain candidates, in order
     std::size_t next_base = 0;
     bool decided = false;
+    bool tried_any = false;             // a TLSA query was sent for some candidate
+    std::vector<std::string> too_long;  // candidates whose TLSA owner cannot exist
 };
 
 void decide(HostWork* w, HostVerdict v, std::string reason) {
@@ -179,7 +163,19 @@ void lookup_addresses(Resolver& resolver, std::vector<HostWork>& work) {
             }
         }
         std::string canonical = !a.canonical.empty() ? a.canonical : aaaa.canonical;
-        if (!canonical.empty() && canonical != h.name) h.canonical = canonical;
+        if (!canonical.empty()) {
+            // The CNAME target as the resolver read it from the answer. One
+            // we cannot carry exactly would become a TLSA base domain that
+            // names another owner (dname.hpp): unreachable, never "no TLSA".
+            std::string bad;
+            auto target = host_name_of(canonical, &bad);
+            if (!target) {
+                h.canonical = canonical;
+                decide(&w, HostVerdict::unreachable, "CNAME target: " + bad + ": host unreachable");
+                continue;
+            }
+            if (*target != h.name) h.canonical = *target;
+        }
         if (h.addresses.empty()) {
             decide(&w, HostVerdict::unreachable,
                    a.nxdomain ? "host name does not exist" : "host has no address records");
@@ -229,11 +225,28 @@ void lookup_tlsa(Resolver& resolver, std::vector<HostWork>& work, std::uint16_t 
         std::vector<HostWork*> who;
         for (auto& w : work) {
             if (w.decided) continue;
+            // A TLSA owner name over 255 octets cannot exist in DNS (RFC 1035
+            // section 2.3.4), so no record can be published there: that
+            // candidate is as empty as a secure denial, and no attacker can
+            // bring it about (the name came from a secure answer). Skip it
+            // (docs/decisions.md, "TLSA owner names over 255 octets").
+            while (w.next_base < w.bases.size() &&
+                   tlsa_owner(port, w.bases[w.next_base]).size() > kMaxNameLength) {
+                w.too_long.push_back(w.bases[w.next_base]);
+                ++w.next_base;
+            }
             if (w.next_base >= w.bases.size()) {
-                decide(&w, HostVerdict::may,
-                       "no TLSA records (secure denial): opportunistic TLS");
+                if (!w.too_long.empty() && !w.tried_any)
+                    decide(&w, HostVerdict::may,
+                           "no TLSA record can exist at " + tlsa_owner(port, w.too_long.front()) +
+                               " (longer than 255 octets, RFC 1035 section 2.3.4): as a secure "
+                               "denial, opportunistic TLS");
+                else
+                    decide(&w, HostVerdict::may,
+                           "no TLSA records (secure denial): opportunistic TLS");
                 continue;
             }
+            w.tried_any = true;
             q.push_back({tlsa_owner(port, w.bases[w.next_base]), kTypeTlsa});
             who.push_back(&w);
         }
@@ -353,8 +366,12 @@ Plan plan_domain(Resolver& resolver, const std::string& domain_in, std::uint16_t
         return plan;
     }
     std::vector<std::string> domain_names = {plan.domain};
-    if (!mx.canonical.empty() && mx.canonical != plan.domain && mx.security == DnsSecurity::secure)
-        add_name(&domain_names, mx.canonical);
+    if (!mx.canonical.empty() && mx.security == DnsSecurity::secure) {
+        // An expansion we cannot carry exactly is left out: one reference
+        // identifier fewer is stricter, never weaker.
+        std::string bad;
+        if (auto n = host_name_of(mx.canonical, &bad); n && *n != plan.domain) add_name(&domain_names, *n);
+    }
     bool mx_secure = mx.security == DnsSecurity::secure;
 
     if (mx.rdata.empty()) {
@@ -385,14 +402,17 @@ Plan plan_domain(Resolver& resolver, const std::string& domain_in, std::uint16_t
             m.pref = static_cast<std::uint16_t>(rd[0] << 8 | rd[1]);
             m.order = i;
             try {
-                m.name = wire_name(rd, 2);
+                std::size_t pos = 2;
+                WireName w = parse_wire_name(rd.data(), rd.size(), &pos);
+                if (pos != rd.size()) continue;  // trailing bytes: not an MX record
+                m.name = w.text;
             } catch (const Error&) {
-                continue;
+                continue;  // malformed RDATA: not a host we could name
             }
             mxs.push_back(m);
         }
         // RFC 7505: a single MX with an empty exchange means "no mail".
-        if (mxs.size() == 1 && mxs[0].name.empty()) {
+        if (mxs.size() == 1 && mxs[0].name == ".") {
             plan.status = DomainStatus::null_mx;
             plan.reason = "null MX: the domain accepts no mail (RFC 7505)";
             return plan;
@@ -403,11 +423,14 @@ Plan plan_domain(Resolver& resolver, const std::string& domain_in, std::uint16_t
             if (plan.hosts.size() >= policy.max_hosts) break;
             HostPlan h;
             h.preference = m.pref;
-            try {
-                h.name = normalize_name(m.name);
-            } catch (const Error& e) {
-                h.name = m.name.empty() ? "." : m.name;
-                h.reason = std::string("unusable MX host name: ") + e.what();
+            // A name we cannot carry exactly is an unreachable host, never a
+            // host without TLSA (dname.hpp).
+            std::string bad;
+            if (auto n = host_name_of(m.name, &bad)) {
+                h.name = *n;
+            } else {
+                h.name = m.name;
+                h.reason = "unusable MX host name: " + bad + ": host unreachable";
                 h.verdict = HostVerdict::unreachable;
             }
             plan.hosts.push_back(h);
@@ -421,7 +444,7 @@ Plan plan_domain(Resolver& resolver, const std::string& domain_in, std::uint16_t
 
     std::vector<HostWork> work;
     for (auto& h : plan.hosts)
-        if (h.reason.empty()) work.push_back({&h, mx_secure, {}, 0, false});
+        if (h.reason.empty()) work.push_back({&h, mx_secure, {}, 0, false, false, {}});
     lookup_addresses(resolver, work);
     if (!mx_secure && policy.insecure_mx == InsecureMx::ignore) {
         for (auto& w : work)
@@ -447,7 +470,7 @@ Plan plan_host(Resolver& resolver, const std::string& host, std::uint16_t port,
     // The host counts as securely chosen for its own names: the TLSA base
     // domain is a reference identifier either way (section 3.2.3); with no
     // MX lookup seen there is no next-hop domain to add.
-    std::vector<HostWork> work = {{&plan.hosts[0], true, {}, 0, false}};
+    std::vector<HostWork> work = {{&plan.hosts[0], true, {}, 0, false, false, {}}};
     lookup_addresses(resolver, work);
     lookup_tlsa(resolver, work, port);
     finish_host(work[0], plan, policy, {});

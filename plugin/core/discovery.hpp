@@ -52,7 +52,9 @@ struct DnsResult {
     DnsSecurity security = DnsSecurity::failed;
     bool nxdomain = false;           // with no rdata: the name does not exist
     std::vector<Bytes> rdata;        // uncompressed wire RDATA; empty: NXDOMAIN or NODATA
-    std::string canonical;           // the name after CNAMEs; empty when there were none
+    std::string canonical;           // the name after CNAMEs, in presentation form with
+                                     // RFC 1035 section 5.1 escapes, exactly as in the
+                                     // answer; empty when there were none
     std::string why;                 // why bogus, or what failed
 };
 
@@ -131,9 +133,6 @@ Plan plan_domain(Resolver& resolver, const std::string& domain, std::uint16_t po
 Plan plan_host(Resolver& resolver, const std::string& host, std::uint16_t port,
                const Policy& policy);
 
-// wire_name - a wire-format domain name at data[pos..] (uncompressed) as
-// text without the trailing dot; "" for the root. Throws Error(parse).
-std::string wire_name(const Bytes& data, std::size_t pos, std::size_t* end = nullptr);
 // address_text - A or AAAA RDATA as text.
 std::string address_text(const Bytes& rdata, std::uint16_t type);
 

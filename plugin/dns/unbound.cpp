@@ -1,6 +1,7 @@
 // unbound.cpp - see unbound.hpp.
 #include "dns/unbound.hpp"
 
+#include <ldns/ldns.h>
 #include <unbound.h>
 #include <unistd.h>
 
@@ -9,6 +10,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cctype>
+#include <cstdlib>
+#include <memory>
 #include <chrono>
 #include <fstream>
 #include <set>
@@ -52,12 +55,59 @@ std::string file_text(const std::string& path) {
     return s.str();
 }
 
-std::string normalized_or_empty(const char* name) {
-    if (!name) return {};
-    std::string n = name;
-    if (!n.empty() && n.back() == '.') n.pop_back();
-    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return n;
+struct PktFree {
+    void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+};
+struct RdfFree {
+    void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
+};
+
+// cname_target - the end of the CNAME chain that starts at `qname` in the
+// answer section of the reply packet, in presentation form (escaped, lower
+// case, no trailing dot); "" when qname has no CNAME. libunbound's own
+// `canonname` cannot be used: it replaces every byte outside [A-Za-z0-9-_*]
+// with '?', so a target "a\032b.zone" would come back as "a?b.zone", a
+// different name (dname.hpp). Throws Error(parse) for a packet that does
+// not parse or a chain longer than kMaxCnames.
+constexpr int kMaxCnames = 16;
+std::string cname_target(const std::string& qname, const ub_result* r) {
+    if (!r->answer_packet || r->answer_len <= 0)
+        throw Error(ErrorCode::parse, "no reply packet");
+    ldns_pkt* raw = nullptr;
+    if (ldns_wire2pkt(&raw, static_cast<const uint8_t*>(r->answer_packet),
+                      static_cast<size_t>(r->answer_len)) != LDNS_STATUS_OK)
+        throw Error(ErrorCode::parse, "reply packet does not parse");
+    std::unique_ptr<ldns_pkt, PktFree> pkt(raw);
+    ldns_rdf* qraw = nullptr;
+    if (ldns_str2rdf_dname(&qraw, qname.c_str()) != LDNS_STATUS_OK)
+        throw Error(ErrorCode::parse, "query name does not parse");
+    std::unique_ptr<ldns_rdf, RdfFree> current(qraw);
+    ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
+    bool moved = false;
+    for (int step = 0;; ++step) {
+        const ldns_rdf* next = nullptr;
+        for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); ++i) {
+            const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) == 1 &&
+                ldns_dname_compare(ldns_rr_owner(rr), current.get()) == 0) {
+                next = ldns_rr_rdf(rr, 0);
+                break;
+            }
+        }
+        if (!next) break;
+        if (step == kMaxCnames) throw Error(ErrorCode::parse, "CNAME chain longer than 16");
+        current.reset(ldns_rdf_clone(next));
+        if (!current) throw std::bad_alloc();
+        moved = true;
+    }
+    if (!moved) return {};
+    ldns_dname2canonical(current.get());
+    char* s = ldns_rdf2str(current.get());
+    if (!s) throw std::bad_alloc();
+    std::string out = s;
+    std::free(s);
+    if (out.size() > 1 && out.back() == '.') out.pop_back();
+    return out;
 }
 
 const char* rcode_name(int rcode) {
@@ -183,8 +233,18 @@ core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r) {
         for (int i = 0; r->havedata && r->data[i]; ++i)
             out.rdata.emplace_back(reinterpret_cast<const std::uint8_t*>(r->data[i]),
                                    reinterpret_cast<const std::uint8_t*>(r->data[i]) + r->len[i]);
-        std::string canon = normalized_or_empty(r->canonname);
-        if (!canon.empty() && canon != q.name) out.canonical = canon;
+        {
+            try {
+                std::string canon = cname_target(q.name, r);
+                if (canon != q.name) out.canonical = canon;
+            } catch (const Error& e) {
+                // A CNAME we cannot read exactly: no answer at all, never a
+                // guess (RFC 7672 section 2.2.2).
+                out = core::DnsResult();
+                out.security = core::DnsSecurity::failed;
+                out.why = std::string("CNAME chain unreadable: ") + e.what();
+            }
+        }
     }
     return out;
 }

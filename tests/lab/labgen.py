@@ -75,6 +75,10 @@ def run(cmd, cwd=None):
 # names
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9_*]([A-Za-z0-9_-]*[A-Za-z0-9_])?$")
+# A label written with RFC 1035 section 5.1 escapes (\DDD or \X), for the
+# cases whose names hold bytes a host name cannot (a space, a '.').
+ESCAPED_LABEL_RE = re.compile(r"^(?:[A-Za-z0-9_*-]|\\[0-9]{3}|\\[^0-9])+$")
+LABELS_RE = re.compile(r"(?:\\[0-9]{3}|\\.|[^.\\])+")
 
 
 def fqdn(name, where):
@@ -84,6 +88,12 @@ def fqdn(name, where):
     n = name.lower()
     if not n.endswith("."):
         n += "."
+    if "\\" in n:
+        labels = LABELS_RE.findall(n[:-1])
+        if ".".join(labels) != n[:-1] or \
+                not all(ESCAPED_LABEL_RE.match(lb) for lb in labels):
+            raise LabError("%s: bad name %r" % (where, name))
+        return n
     for label in n[:-1].split("."):
         if not LABEL_RE.match(label) or len(label) > 63:
             raise LabError("%s: bad name %r" % (where, name))

@@ -54,7 +54,10 @@ struct Lab {
     Lab() {
         const char* s = std::getenv("DANESMTP_LAB");
         if (!s) throw std::runtime_error("DANESMTP_LAB is not set: run through make lab-test");
-        state = s;
+        // Absolute: the configuration takes absolute paths only.
+        char* abs = realpath(s, nullptr);
+        state = abs ? abs : s;
+        std::free(abs);
         env = read_env(state + "/lab.env");
         port = static_cast<unsigned>(std::stoul(env.at("LAB_SMTP_PORT")));
         config = "trust-anchor-file = " + state + "/trust-anchor\n";

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/config.hpp"
+#include "core/dname.hpp"
 #include "core/discovery.hpp"
 #include "core/error.hpp"
 
@@ -66,6 +67,19 @@ public:
                 start = dot + 1;
             }
             b.push_back(0);
+            rd.push_back(b);
+        }
+        set(domain, kTypeMx, sec, rd);
+    }
+    // MX records with exchange names given as wire bytes (labels that hold
+    // '.', spaces, a '*' label: what text cannot spell).
+    void mx_wire(const std::string& domain, DnsSecurity sec, std::vector<Bytes> wire_names) {
+        std::vector<Bytes> rd;
+        std::uint8_t pref = 10;
+        for (auto& w : wire_names) {
+            Bytes b = {0, pref};
+            pref = static_cast<std::uint8_t>(pref + 10);
+            b.insert(b.end(), w.begin(), w.end());
             rd.push_back(b);
         }
         set(domain, kTypeMx, sec, rd);
@@ -322,10 +336,50 @@ BOOST_AUTO_TEST_CASE(single_host) {
 }
 
 BOOST_AUTO_TEST_CASE(wire_names_and_addresses) {
-    Bytes name = {2, 'm', 'x', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
-    BOOST_TEST(wire_name(name, 0) == "mx.example");
-    BOOST_CHECK_THROW(wire_name({2, 'm'}, 0), Error);
-    BOOST_CHECK_THROW(wire_name({0xc0, 0x0c}, 0), Error);
+    auto parse = [](const Bytes& b) {
+        std::size_t pos = 0;
+        WireName w = parse_wire_name(b.data(), b.size(), &pos);
+        BOOST_TEST(pos == b.size());
+        return w;
+    };
+    WireName ok = parse({2, 'M', 'x', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0});
+    BOOST_TEST(ok.text == "mx.example");
+    BOOST_TEST(ok.host);
+    BOOST_TEST(parse({0}).text == ".");
+    BOOST_TEST(!parse({0}).host);
+    // A label holding '.', a space, a '*' label: printed with escapes (or as
+    // the '*' it is) and never a host name.
+    WireName dot = parse({3, 'a', '.', 'b', 4, 'z', 'o', 'n', 'e', 0});
+    BOOST_TEST(dot.text == "a\\.b.zone");
+    BOOST_TEST(!dot.host);
+    WireName space = parse({3, 'a', ' ', 'b', 4, 'z', 'o', 'n', 'e', 0});
+    BOOST_TEST(space.text == "a\\032b.zone");
+    BOOST_TEST(!space.host);
+    WireName star = parse({1, '*', 4, 'z', 'o', 'n', 'e', 0});
+    BOOST_TEST(star.text == "*.zone");
+    BOOST_TEST(!star.host);
+    std::size_t pos = 0;
+    Bytes truncated = {2, 'm'}, pointer = {0xc0, 0x00}, ptr2 = {1, 'a', 0xc0, 0x00};
+    BOOST_CHECK_THROW(parse_wire_name(truncated.data(), truncated.size(), &pos), Error);
+    pos = 0;
+    BOOST_CHECK_THROW(parse_wire_name(pointer.data(), pointer.size(), &pos), Error);
+    pos = 0;
+    BOOST_CHECK_THROW(parse_wire_name(ptr2.data(), ptr2.size(), &pos), Error);
+    // 256 octets on the wire: over the limit.
+    Bytes longname;
+    for (int i = 0; i < 4; ++i) {
+        longname.push_back(63);
+        longname.insert(longname.end(), 63, 'a');
+    }
+    longname.push_back(0);  // 4 * 64 + 1 = 257
+    pos = 0;
+    BOOST_CHECK_THROW(parse_wire_name(longname.data(), longname.size(), &pos), Error);
+    std::string why;
+    BOOST_TEST(host_name_of("MX.Example.", &why).value() == "mx.example");
+    BOOST_TEST(!host_name_of("a\\032b.zone", &why).has_value());
+    BOOST_TEST(why.find("cannot carry exactly") != std::string::npos, why);
+    BOOST_TEST(!host_name_of("a?b.zone", &why).has_value());
+    BOOST_TEST(!host_name_of(".", &why).has_value());
     BOOST_TEST(address_text({127, 0, 0, 1}, kTypeA) == "127.0.0.1");
     Bytes v6(16, 0);
     v6[15] = 1;
@@ -333,6 +387,86 @@ BOOST_AUTO_TEST_CASE(wire_names_and_addresses) {
     Bytes v6b = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
     BOOST_TEST(address_text(v6b, kTypeAaaa) == "2001:db8::1:0:0:1");
     BOOST_CHECK_THROW(address_text({1, 2, 3}, kTypeA), Error);
+}
+
+// Issue 7 item 1: an MX exchange whose labels hold bytes a host name cannot
+// carry is an unreachable host (next MX), never looked up under another name.
+BOOST_AUTO_TEST_CASE(mx_names_that_cannot_be_carried_are_unreachable) {
+    FakeResolver r;
+    Bytes dot_label = {4, 'm', 'x', '.', '1', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};  // "mx\.1.example"
+    Bytes star = {1, '*', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+    Bytes good = {3, 'm', 'x', '2', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+    r.mx_wire("example", S, {dot_label, star, good});
+    // What a by-hand join of the raw labels would have asked for: it exists,
+    // with a secure denial of TLSA, and must never be asked.
+    r.addr("mx.1.example", S, 9);
+    r.tlsa("mx.1.example", S, {}, 25);
+    r.addr("mx2.example", S, 2);
+    r.tlsa("mx2.example", S, {rec311()});
+    Plan p = run(r, "example");
+    BOOST_TEST((p.status == DomainStatus::ok));
+    BOOST_REQUIRE(p.hosts.size() == 3u);
+    BOOST_TEST((p.hosts[0].verdict == HostVerdict::unreachable), p.hosts[0].reason);
+    BOOST_TEST(p.hosts[0].name == "mx\\.1.example");
+    BOOST_TEST(p.hosts[0].reason.find("cannot carry exactly") != std::string::npos, p.hosts[0].reason);
+    BOOST_TEST((p.hosts[1].verdict == HostVerdict::unreachable), p.hosts[1].reason);
+    BOOST_TEST((p.hosts[2].verdict == HostVerdict::dane), p.hosts[2].reason);
+    BOOST_TEST(!r.was_asked("mx.1.example", kTypeA));
+    BOOST_TEST(!r.was_asked("_25._tcp.mx.1.example", kTypeTlsa));
+}
+
+// Issue 7 item 1: a secure CNAME whose target holds a byte outside LDH (as
+// the resolver reads it from the answer: "a\032b.zone") makes the host
+// unreachable. libunbound's canonname gave "a?b.zone", whose TLSA lookup
+// found a secure denial and made the host "may".
+BOOST_AUTO_TEST_CASE(cname_target_that_cannot_be_carried_is_unreachable) {
+    for (const std::string target : {"a\\032b.zone", "a\\.b.zone", "*.zone", "a?b.zone"}) {
+        FakeResolver r;
+        r.mx("example", S, {{10, "mx.example"}});
+        r.addr("mx.example", S, 1, target);
+        r.tlsa("mx.example", S, {}, 25);  // secure denial at the original name
+        r.tlsa("a?b.zone", S, {}, 25);
+        Plan p = run(r, "example");
+        BOOST_REQUIRE(p.hosts.size() == 1u);
+        BOOST_TEST((p.hosts[0].verdict == HostVerdict::unreachable), target << ": " << p.hosts[0].reason);
+        BOOST_TEST((p.status == DomainStatus::defer));
+        BOOST_TEST(!r.was_asked("_25._tcp.mx.example", kTypeTlsa));
+    }
+}
+
+// Issue 7 item 6: "_25._tcp." + a name of 245+ octets is over 255 octets;
+// no TLSA RRset can exist there (RFC 1035 section 2.3.4). The candidate is
+// as empty as a secure denial: the host is "may" (never a lookup error that
+// defers for ever), unless DANE is mandatory for the destination.
+BOOST_AUTO_TEST_CASE(tlsa_owner_over_255_octets_cannot_exist) {
+    std::string host;
+    for (int i = 0; i < 3; ++i) host += std::string(63, 'a' + static_cast<char>(i)) + ".";
+    host += std::string(50, 'd') + ".example";  // 3*64 + 51 + 7 = 250 octets
+    BOOST_REQUIRE(host.size() == 250u);
+    FakeResolver r;
+    r.mx("example", S, {{10, host}});
+    r.addr(host, S);
+    Plan p = run(r, "example");
+    BOOST_REQUIRE(p.hosts.size() == 1u);
+    BOOST_TEST((p.hosts[0].verdict == HostVerdict::may), p.hosts[0].reason);
+    BOOST_TEST(p.hosts[0].reason.find("255 octets") != std::string::npos, p.hosts[0].reason);
+    BOOST_TEST((p.status == DomainStatus::ok));
+    for (const auto& a : r.asked) BOOST_TEST(a.find("_25._tcp.") == std::string::npos, a);
+    Policy mandatory;
+    mandatory.mandatory = {"example"};
+    Plan m = run(r, "example", mandatory);
+    BOOST_TEST((m.hosts[0].verdict == HostVerdict::unreachable), m.hosts[0].reason);
+    BOOST_TEST((m.status == DomainStatus::defer));
+
+    // A CNAME to a long target: the target's owner cannot exist, the
+    // original name's can and is looked up.
+    FakeResolver c;
+    c.mx("example", S, {{10, "mx.example"}});
+    c.addr("mx.example", S, 1, host);
+    c.tlsa("mx.example", S, {rec311()});
+    Plan cp = run(c, "example");
+    BOOST_TEST((cp.hosts[0].verdict == HostVerdict::dane), cp.hosts[0].reason);
+    BOOST_TEST(cp.hosts[0].tlsa_base == "mx.example");
 }
 
 BOOST_AUTO_TEST_CASE(config_text) {
