@@ -20,7 +20,7 @@
 namespace {
 
 std::string lab_config(const std::string& state, unsigned parallel) {
-    std::string text = "trust-anchor-file = " + state + "/trust-anchor\n";
+    std::string text = "trust-anchor-file = " + state + "/trust-anchor\nroot-anchor = no\n";
     std::ifstream stubs(state + "/stubs");
     std::string zone, addr;
     while (stubs >> zone >> addr) text += "stub = " + zone + " " + addr + "\n";
@@ -76,7 +76,12 @@ long children_rss_kib() {
 }  // namespace
 
 int main() {
-    const char* state = std::getenv("DANESMTP_LAB");
+    const char* state_env = std::getenv("DANESMTP_LAB");
+    // Absolute: the configuration takes absolute paths only.
+    char* abs = state_env ? realpath(state_env, nullptr) : nullptr;
+    std::string state_dir = abs ? abs : (state_env ? state_env : "");
+    std::free(abs);
+    const char* state = state_env ? state_dir.c_str() : nullptr;
     const char* port_s = std::getenv("LAB_SMTP_PORT");
     if (!state) {
         std::fprintf(stderr, "bench_dns: DANESMTP_LAB is not set (run make bench)\n");

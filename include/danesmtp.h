@@ -29,6 +29,9 @@
  * Threads and fork
  *   - Any number of threads may use one danesmtp_ctx at the same time
  *     (verification reads it; lookups share its resolver and DNS cache).
+ *     Lookups from several threads proceed independently: one waiting for
+ *     a server that never answers does not hold up another whose answers
+ *     are cached.
  *   - A danesmtp_tlsa set may be read by several threads at once (verify does
  *     not change it); adding records needs exclusive use.
  *   - A danesmtp_chain and a danesmtp_result belong to one thread at a time
@@ -38,8 +41,16 @@
  *     the DNS cache and a pipe to this process, and exits when the context
  *     is freed or this process exits. Objects created before fork() can be
  *     used in the child: the child starts a resolver process of its own on
- *     its first lookup (the parent's is left alone, never touched). stdio
- *     buffers are flushed before that fork, so nothing is written twice.
+ *     its first lookup (the parent's is left alone, never touched), also
+ *     when another thread was starting or using the parent's at the time of
+ *     fork(). stdio buffers are flushed before that fork, so nothing is
+ *     written twice.
+ *   - If the resolver process dies (killed, out of memory) the next lookup
+ *     starts a new one; SIGPIPE is never raised in the calling process.
+ *     A resolver that cannot start or fails its self-test is tried again
+ *     after 1 s, doubling up to 60 s; lookups meanwhile defer at once.
+ *   - The library writes nothing to stdout or stderr (libunbound's own log
+ *     is sent to /dev/null).
  *
  * Example
  *   danesmtp_ctx *ctx; danesmtp_tlsa *tlsa; danesmtp_chain *chain;
@@ -157,7 +168,9 @@ typedef struct danesmtp_ctx danesmtp_ctx;
 
 /* Create a context. opts may be NULL for the defaults. A configuration that
  * does not parse is DANESMTP_E_PARSE, with the file and line in
- * danesmtp_last_error(). Files the configuration names (trust anchors,
+ * danesmtp_last_error(); one over 64 KiB, a line over 4096 bytes or a list
+ * over 64 entries is DANESMTP_E_LIMIT; a config_file that cannot be read or
+ * is not a regular file is DANESMTP_E_INVALID. Files the configuration names (trust anchors,
  * resolv.conf) are read when the resolver starts: danesmtp_selftest() reports
  * a problem at once, and lookups defer with it. The resolver itself starts on first lookup, in the
  * process that looks up (a context made before fork() is fine in the child). The library reads only
@@ -305,9 +318,12 @@ DANESMTP_API int danesmtp_lookup_domain(danesmtp_ctx *ctx, const char *domain,
  * MX lookup). */
 DANESMTP_API int danesmtp_lookup_host(danesmtp_ctx *ctx, const char *host, unsigned int port,
                                       danesmtp_plan **out);
-/* Start the resolver now and check that DNSSEC validation works: the trust
- * anchor's zone must validate as secure. DANESMTP_E_RESOLVER, with a sentence
- * in danesmtp_last_error(), when it does not; lookups then defer. */
+/* Start the resolver now and check that DNSSEC validation works: the zone
+ * of every trust anchor (the root's included, unless the configuration says
+ * root-anchor = no) must validate as secure. DANESMTP_E_RESOLVER, with a
+ * sentence in danesmtp_last_error(), when it does not; lookups then defer.
+ * Within the retry back-off (see "Threads and fork") the last failure is
+ * returned at once. */
 DANESMTP_API int danesmtp_selftest(danesmtp_ctx *ctx);
 
 DANESMTP_API void danesmtp_plan_free(danesmtp_plan *plan);

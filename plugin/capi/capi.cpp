@@ -14,9 +14,16 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sstream>
 
@@ -30,21 +37,38 @@
 #include "tls/make.hpp"
 #include "tls/verify.hpp"
 
+namespace {
+
+// ResolverState - a context's resolver in one process. After fork() the child
+// sees another pid and makes a state of its own; the parent's is never
+// touched there (its mutex may have been held by another thread at fork
+// time) and is deliberately leaked. No lock is held while a resolver starts
+// or runs its self-test, so a fork() from another thread meanwhile leaves the
+// child nothing to wait for (issue 7 item 9).
+struct ResolverState {
+    explicit ResolverState(pid_t p) : pid(p) {}
+    const pid_t pid;
+    std::mutex mu;  // guards the fields below
+    std::condition_variable cv;
+    std::shared_ptr<danesmtp::dns::UnboundResolver> resolver;
+    bool starting = false;   // a thread is starting the resolver
+    std::string error;       // why the last start failed
+    unsigned failures = 0;   // starts failed in a row
+    std::chrono::steady_clock::time_point retry_at;  // no new start before
+};
+
+}  // namespace
+
 struct danesmtp_ctx {
     danesmtp::core::DigestPreference digests = danesmtp::core::DigestPreference::sha512_first;
     danesmtp::core::Config config;
 
-    // The resolver starts on first use, in the process that uses it. After
-    // fork() the child sees a different pid and starts its own; the parent's
-    // object is deliberately leaked in the child (its locks may have been
-    // held by another thread at fork time, so it is never touched there).
-    std::mutex mu;
-    danesmtp::dns::UnboundResolver* resolver = nullptr;
-    pid_t resolver_pid = 0;
-    std::string resolver_error;  // why the resolver is unusable, "" when fine
+    // The resolver starts on first use, in the process that uses it.
+    std::atomic<ResolverState*> state{nullptr};
 
     ~danesmtp_ctx() {
-        if (resolver_pid == getpid()) delete resolver;
+        ResolverState* s = state.load();
+        if (s && s->pid == getpid()) delete s;
     }
 };
 
@@ -147,36 +171,99 @@ void add_record(danesmtp_tlsa* set, danesmtp::core::TlsaRecord r) {
     }
 }
 
+// read_config_file - the text of a regular file, read up to one byte past
+// the configuration limit (apply_config_text then refuses it as too long).
+// A directory, FIFO or device is refused before anything is read: opened
+// without blocking, so that a FIFO is not waited on, and checked again on the
+// open descriptor.
 std::string read_config_file(const char* path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(ErrorCode::invalid_argument, std::string("cannot read ") + path + ": " +
-                                                     std::strerror(errno));
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    auto fail = [path](const std::string& why) {
+        throw Error(ErrorCode::invalid_argument, std::string("cannot read ") + path + ": " + why);
+    };
+    struct stat st;
+    if (stat(path, &st) != 0) fail(std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) fail("not a regular file");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) fail(std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { close(fd); }
+    } closer{fd};
+    if (fstat(fd, &st) != 0) fail(std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) fail("not a regular file");
+    std::string text(danesmtp::core::kMaxConfigBytes + 1, '\0');
+    std::size_t got = 0;
+    while (got < text.size()) {
+        ssize_t n = read(fd, &text[got], text.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(std::strerror(errno));
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    text.resize(got);
+    return text;
+}
+
+// Back-off between attempts to start a resolver that failed (no DNS, a
+// resolver that strips DNSSEC): 1 s, doubling up to 60 s, so that a
+// long-lived MTA recovers when DNS comes back without hammering it
+// meanwhile (issue 7 item 8). Lookups in between defer at once.
+std::chrono::milliseconds retry_delay(unsigned failures) {
+    unsigned shift = failures > 7 ? 6 : failures - 1;
+    return std::chrono::milliseconds(std::min<unsigned>(60000, 1000u << shift));
 }
 
 // resolver_of - the context's resolver for this process, started on first
-// use and checked once (DNSSEC must validate). nullptr with *why set when it
-// cannot be used.
-danesmtp::dns::UnboundResolver* resolver_of(danesmtp_ctx* ctx, std::string* why) {
-    std::lock_guard<std::mutex> lock(ctx->mu);
+// use and checked (DNSSEC must validate). nullptr with *why set when it
+// cannot be used now.
+std::shared_ptr<danesmtp::dns::UnboundResolver> resolver_of(danesmtp_ctx* ctx, std::string* why) {
     pid_t pid = getpid();
-    if (ctx->resolver_pid != pid) {
-        ctx->resolver = nullptr;  // a parent's resolver: leaked on purpose, see danesmtp_ctx
-        ctx->resolver_error.clear();
-        ctx->resolver_pid = pid;
-        try {
-            auto r = std::make_unique<danesmtp::dns::UnboundResolver>(ctx->config.resolver);
-            ctx->resolver_error = r->self_test();
-            ctx->resolver = r.release();
-        } catch (const Error& e) {
-            ctx->resolver_error = e.what();
-        }
+    ResolverState* s = ctx->state.load();
+    if (!s || s->pid != pid) {
+        auto fresh = std::make_unique<ResolverState>(pid);
+        // The parent's state (if any) is leaked on purpose: see ResolverState.
+        if (ctx->state.compare_exchange_strong(s, fresh.get()))
+            s = fresh.release();
+        // else: another thread of this process installed one; s holds it.
     }
-    *why = ctx->resolver_error;
-    return ctx->resolver_error.empty() ? ctx->resolver : nullptr;
+    std::unique_lock<std::mutex> lock(s->mu);
+    for (;;) {
+        if (s->resolver) return s->resolver;
+        if (s->starting) {
+            s->cv.wait(lock);
+            continue;
+        }
+        if (s->failures && std::chrono::steady_clock::now() < s->retry_at) {
+            *why = s->error;
+            return nullptr;
+        }
+        s->starting = true;
+        lock.unlock();
+        std::shared_ptr<danesmtp::dns::UnboundResolver> r;
+        std::string err;
+        try {
+            r = std::make_shared<danesmtp::dns::UnboundResolver>(ctx->config.resolver);
+            err = r->self_test();
+        } catch (const Error& e) {
+            err = e.what();
+        } catch (const std::bad_alloc&) {
+            err = "out of memory";
+        }
+        lock.lock();
+        s->starting = false;
+        s->cv.notify_all();
+        if (err.empty()) {
+            s->resolver = std::move(r);
+            s->failures = 0;
+            s->error.clear();
+            return s->resolver;
+        }
+        ++s->failures;
+        s->error = err;
+        s->retry_at = std::chrono::steady_clock::now() + retry_delay(s->failures);
+        *why = err;
+        return nullptr;
+    }
 }
 
 danesmtp_plan* make_plan(danesmtp::core::Plan p) {
@@ -201,7 +288,7 @@ int lookup(danesmtp_ctx* ctx, const char* name, unsigned int port, danesmtp_plan
         require(port > 0 && port <= 65535, "lookup: port must be 1-65535");
         std::string normalized = danesmtp::core::normalize_name(name);
         std::string why;
-        danesmtp::dns::UnboundResolver* resolver = resolver_of(ctx, &why);
+        std::shared_ptr<danesmtp::dns::UnboundResolver> resolver = resolver_of(ctx, &why);
         danesmtp::core::Plan p;
         if (!resolver) {
             p.domain = normalized;

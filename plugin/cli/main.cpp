@@ -46,7 +46,7 @@ const char kUsage[] =
     "       danesmtp --version\n"
     "RESOLVER OPTIONS: --conf FILE (default /etc/danesmtp.conf when present), --trust-anchor FILE,\n"
     "       --stub ZONE=IP@PORT, --forward IP[@PORT], --timeout MS, --insecure-mx dane|encrypt|ignore,\n"
-    "       --mandatory DOMAIN, --audit-only\n";
+    "       --mandatory DOMAIN, --audit-only, --no-root-anchor (trust only the --trust-anchor keys)\n";
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -400,7 +400,11 @@ CtxPtr make_ctx(const Args& a) {
             conf = val;
             conf_given = true;
         } else if (opt == "--trust-anchor") {
-            text += "trust-anchor-file = " + val + "\n";
+            // The configuration takes absolute paths; a person types relative ones.
+            char* abs = realpath(val.c_str(), nullptr);
+            if (!abs) throw UsageError{"--trust-anchor " + val + ": " + std::strerror(errno)};
+            text += "trust-anchor-file = " + std::string(abs) + "\n";
+            std::free(abs);
         } else if (opt == "--stub") {
             auto eq = val.find('=');
             if (eq == std::string::npos) throw UsageError{"--stub wants ZONE=IP@PORT, not '" + val + "'"};
@@ -417,6 +421,7 @@ CtxPtr make_ctx(const Args& a) {
         if (val.find('\n') != std::string::npos) throw UsageError{opt + " contains a newline"};
     }
     if (has_flag(a, "--audit-only")) text += "audit-only = yes\n";
+    if (has_flag(a, "--no-root-anchor")) text += "root-anchor = no\n";
     if (!conf_given && access(DANESMTP_CONFIG_FILE, R_OK) == 0) conf = DANESMTP_CONFIG_FILE;
     danesmtp_options opts = DANESMTP_OPTIONS_INIT;
     opts.config_file = conf.empty() ? nullptr : conf.c_str();
@@ -513,7 +518,7 @@ std::string host_json(const danesmtp_host* h) {
 }
 
 int cmd_lookup(int argc, char** argv) {
-    Args a = parse_args(argc, argv, 2, kResolverOptions, {"--json", "--audit-only"});
+    Args a = parse_args(argc, argv, 2, kResolverOptions, {"--json", "--audit-only", "--no-root-anchor"});
     Target t = target_of(a);
     CtxPtr ctx = make_ctx(a);
     PlanPtr plan = plan_of(ctx.get(), t);
@@ -572,7 +577,7 @@ int cmd_lookup(int argc, char** argv) {
 //   Cleartext  no TLS (fine only for "may" hosts)
 //   Unreachable  not connected, with why
 int cmd_check(int argc, char** argv) {
-    Args a = parse_args(argc, argv, 2, kResolverOptions, {"--json", "--audit-only"});
+    Args a = parse_args(argc, argv, 2, kResolverOptions, {"--json", "--audit-only", "--no-root-anchor"});
     Target t = target_of(a);
     std::string helo = "danesmtp-check.invalid";
     unsigned timeout_ms = 10000;

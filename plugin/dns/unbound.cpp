@@ -2,17 +2,18 @@
 #include "dns/unbound.hpp"
 
 #include <ldns/ldns.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unbound.h>
 #include <unistd.h>
 
-#include <poll.h>
-
+#include <algorithm>
 #include <cerrno>
-#include <cstdio>
-#include <cctype>
-#include <cstdlib>
-#include <memory>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -24,28 +25,35 @@ namespace danesmtp::dns {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 bool readable(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
 
 void check(int err, const std::string& what) {
     if (err != 0) throw Error(ErrorCode::invalid_argument, what + ": " + ub_strerror(err));
 }
 
-// The owner name of the first record of a trust anchor text ("." or "test.").
-std::string owner_of(const std::string& rr_text) {
-    std::istringstream in(rr_text);
+std::string zone_of(std::string owner) {
+    if (owner.empty() || owner == "." || owner == "@") return ".";
+    try {
+        return core::normalize_name(owner);
+    } catch (const Error&) {
+        return ".";  // an owner we cannot read: count it as the root (covers all)
+    }
+}
+
+// owners_of - the zones a trust anchor text (one RR, or a file of them)
+// names: the owner of every record line. Lines that start with a blank
+// continue the previous owner; comments and $ directives are skipped.
+std::set<std::string> owners_of(const std::string& text) {
+    std::set<std::string> out;
+    std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
-        std::size_t i = line.find_first_not_of(" \t");
-        if (i == std::string::npos || line[i] == ';' || line[i] == '$') continue;
-        std::string owner = line.substr(i, line.find_first_of(" \t", i) - i);
-        if (owner == ".") return ".";
-        try {
-            return core::normalize_name(owner);
-        } catch (const Error&) {
-            return ".";
-        }
+        if (line.empty() || line[0] == ';' || line[0] == '$' || line[0] == ' ' || line[0] == '\t') continue;
+        out.insert(zone_of(line.substr(0, line.find_first_of(" \t"))));
     }
-    return ".";
+    return out;
 }
 
 std::string file_text(const std::string& path) {
@@ -54,6 +62,66 @@ std::string file_text(const std::string& path) {
     s << in.rdbuf();
     return s.str();
 }
+
+bool covers(const std::string& zone, const std::string& name) {
+    if (zone == ".") return true;
+    return name == zone ||
+           (name.size() > zone.size() && name.compare(name.size() - zone.size(), zone.size(), zone) == 0 &&
+            name[name.size() - zone.size() - 1] == '.');
+}
+
+const char* rcode_name(int rcode) {
+    switch (rcode) {
+        case 1: return "FORMERR";
+        case 2: return "SERVFAIL";
+        case 4: return "NOTIMP";
+        case 5: return "REFUSED";
+        default: return "error";
+    }
+}
+
+// libunbound's log, process-wide: /dev/null (unbound.hpp). Opened once and
+// never closed; a child process inherits it.
+FILE* quiet_log() {
+    static FILE* f = std::fopen("/dev/null", "w");
+    return f;
+}
+
+// SigpipeBlock - SIGPIPE blocked in this thread while libunbound writes to
+// its pipes; a SIGPIPE raised meanwhile is taken off the pending set before
+// the old mask comes back. (A write to a broken pipe raises SIGPIPE in the
+// writing thread, so blocking it here is enough.)
+class SigpipeBlock {
+public:
+    SigpipeBlock() {
+        sigemptyset(&pipe_);
+        sigaddset(&pipe_, SIGPIPE);
+        sigset_t pending;
+        sigemptyset(&pending);
+        sigpending(&pending);
+        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+        pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    }
+    ~SigpipeBlock() {
+        if (!was_pending_) {
+            sigset_t pending;
+            sigemptyset(&pending);
+            sigpending(&pending);
+            if (sigismember(&pending, SIGPIPE) == 1) {
+                timespec zero{0, 0};
+                while (sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
+                }
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+    SigpipeBlock(const SigpipeBlock&) = delete;
+    SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+private:
+    sigset_t pipe_, old_;
+    bool was_pending_ = false;
+};
 
 struct PktFree {
     void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
@@ -66,13 +134,12 @@ struct RdfFree {
 // answer section of the reply packet, in presentation form (escaped, lower
 // case, no trailing dot); "" when qname has no CNAME. libunbound's own
 // `canonname` cannot be used: it replaces every byte outside [A-Za-z0-9-_*]
-// with '?', so a target "a\032b.zone" would come back as "a?b.zone", a
-// different name (dname.hpp). Throws Error(parse) for a packet that does
-// not parse or a chain longer than kMaxCnames.
+// with '?', so a target "a\\032b.zone" would come back as "a?b.zone", a
+// different name (core/dname.hpp). Throws Error(parse) for a packet that
+// does not parse or a chain longer than kMaxCnames.
 constexpr int kMaxCnames = 16;
 std::string cname_target(const std::string& qname, const ub_result* r) {
-    if (!r->answer_packet || r->answer_len <= 0)
-        throw Error(ErrorCode::parse, "no reply packet");
+    if (!r->answer_packet || r->answer_len <= 0) throw Error(ErrorCode::parse, "no reply packet");
     ldns_pkt* raw = nullptr;
     if (ldns_wire2pkt(&raw, static_cast<const uint8_t*>(r->answer_packet),
                       static_cast<size_t>(r->answer_len)) != LDNS_STATUS_OK)
@@ -110,111 +177,15 @@ std::string cname_target(const std::string& qname, const ub_result* r) {
     return out;
 }
 
-const char* rcode_name(int rcode) {
-    switch (rcode) {
-        case 1: return "FORMERR";
-        case 2: return "SERVFAIL";
-        case 4: return "NOTIMP";
-        case 5: return "REFUSED";
-        default: return "error";
-    }
+bool covered(const std::vector<std::string>& zones, const std::string& name) {
+    for (const auto& z : zones)
+        if (covers(z, name)) return true;
+    return false;
 }
-
-}  // namespace
-
-UnboundResolver::UnboundResolver(const core::ResolverConfig& cfg) : timeout_ms_(cfg.timeout_ms), parallel_(cfg.parallel) {
-    ctx_ = ub_ctx_create();
-    if (!ctx_) throw Error(ErrorCode::internal, "ub_ctx_create failed");
-    try {
-        // Asynchronous lookups are answered by a resolver *process* that
-        // libunbound forks on first use (ub_ctx_async 0): no thread is ever
-        // started in the MTA's process, so it may fork at any time. The
-        // process keeps the cache warm between lookups and exits with us.
-        check(ub_ctx_async(ctx_, 0), "async mode");
-        // Answers from loopback are how a local validating resolver and the
-        // test lab are reached.
-        check(ub_ctx_set_option(ctx_, "do-not-query-localhost:", "no"), "do-not-query-localhost");
-        unsigned rtt = cfg.timeout_ms / 3 < 100 ? 100 : cfg.timeout_ms / 3;
-        check(ub_ctx_set_option(ctx_, "infra-cache-max-rtt:", std::to_string(rtt).c_str()),
-              "infra-cache-max-rtt");
-
-        // Trust anchors: explicit ones, else the system's root key.
-        if (!cfg.auto_trust_anchor_file.empty()) {
-            check(ub_ctx_add_ta_autr(ctx_, cfg.auto_trust_anchor_file.c_str()),
-                  "auto-trust-anchor-file " + cfg.auto_trust_anchor_file);
-            anchor_zone_ = owner_of(file_text(cfg.auto_trust_anchor_file));
-        }
-        if (!cfg.trust_anchor_file.empty()) {
-            if (!readable(cfg.trust_anchor_file))
-                throw Error(ErrorCode::invalid_argument,
-                            "trust-anchor-file " + cfg.trust_anchor_file + " is not readable");
-            check(ub_ctx_add_ta_file(ctx_, cfg.trust_anchor_file.c_str()),
-                  "trust-anchor-file " + cfg.trust_anchor_file);
-            if (anchor_zone_.empty()) anchor_zone_ = owner_of(file_text(cfg.trust_anchor_file));
-        }
-        for (const auto& ta : cfg.trust_anchors) {
-            check(ub_ctx_add_ta(ctx_, ta.c_str()), "trust-anchor '" + ta + "'");
-            if (anchor_zone_.empty()) anchor_zone_ = owner_of(ta);
-        }
-        if (!cfg.has_anchor()) {
-            if (readable(kAutoTrustAnchor)) {
-                check(ub_ctx_add_ta_autr(ctx_, kAutoTrustAnchor), kAutoTrustAnchor);
-            } else if (readable(kDebianRootKey)) {
-                check(ub_ctx_add_ta_file(ctx_, kDebianRootKey), kDebianRootKey);
-            } else {
-                throw Error(ErrorCode::invalid_argument,
-                            std::string("no DNSSEC trust anchor: install the dns-root-data "
-                                        "package (") + kDebianRootKey +
-                                ") or set trust-anchor-file");
-            }
-            anchor_zone_ = ".";
-        }
-
-        // A zone the configuration names (a trust anchor below the root, a
-        // stub) must be resolved, even when libunbound has a built-in local
-        // zone for it (RFC 6761 names such as test. are answered NXDOMAIN
-        // otherwise, whatever the source of answers).
-        std::set<std::string> transparent;
-        auto make_transparent = [&](const std::string& zone) {
-            if (zone.empty() || zone == "." || !transparent.insert(zone).second) return;
-            check(ub_ctx_set_option(ctx_, "local-zone:", (zone + " transparent").c_str()),
-                  "local-zone for " + zone);
-        };
-        make_transparent(anchor_zone_);
-
-        // Where answers come from.
-        std::vector<std::string> src;
-        for (const auto& [zone, addr] : cfg.stubs) {
-            make_transparent(zone);
-            check(ub_ctx_set_stub(ctx_, zone.c_str(), addr.c_str(), 0), "stub " + zone + " " + addr);
-            src.push_back("stub " + zone + " at " + addr);
-        }
-        for (const auto& f : cfg.forwarders) {
-            check(ub_ctx_set_fwd(ctx_, f.c_str()), "forward " + f);
-            src.push_back("forwarder " + f);
-        }
-        if (!cfg.resolv_conf.empty()) {
-            check(ub_ctx_resolvconf(ctx_, cfg.resolv_conf.c_str()), "resolv-conf " + cfg.resolv_conf);
-            src.push_back("resolvers in " + cfg.resolv_conf);
-        }
-        if (cfg.recursion) src.push_back("full recursion");
-        if (!cfg.has_source()) {
-            check(ub_ctx_resolvconf(ctx_, kResolvConf), kResolvConf);
-            src.push_back(std::string("resolvers in ") + kResolvConf);
-        }
-        for (const auto& s : src) source_ += (source_.empty() ? "" : ", ") + s;
-    } catch (...) {
-        ub_ctx_delete(ctx_);
-        throw;
-    }
-}
-
-UnboundResolver::~UnboundResolver() { ub_ctx_delete(ctx_); }
-
-namespace {
 
 // fill - a libunbound result as a core::DnsResult (RFC 7672 section 2.1.1).
-core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r) {
+core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r,
+                     const std::vector<std::string>& anchors) {
     core::DnsResult out;
     if (err != 0 || !r) {
         out.security = core::DnsSecurity::failed;
@@ -224,127 +195,375 @@ core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r) {
     if (r->bogus) {
         out.security = core::DnsSecurity::bogus;
         out.why = r->why_bogus ? r->why_bogus : "validation failed";
-    } else if (r->rcode != 0 && r->rcode != 3) {
+        return out;
+    }
+    if (r->rcode != 0 && r->rcode != 3) {
         out.security = core::DnsSecurity::failed;
         out.why = std::string("rcode ") + rcode_name(r->rcode);
-    } else {
-        out.security = r->secure ? core::DnsSecurity::secure : core::DnsSecurity::insecure;
-        out.nxdomain = r->nxdomain != 0;
-        for (int i = 0; r->havedata && r->data[i]; ++i)
-            out.rdata.emplace_back(reinterpret_cast<const std::uint8_t*>(r->data[i]),
-                                   reinterpret_cast<const std::uint8_t*>(r->data[i]) + r->len[i]);
-        {
-            try {
-                std::string canon = cname_target(q.name, r);
-                if (canon != q.name) out.canonical = canon;
-            } catch (const Error& e) {
-                // A CNAME we cannot read exactly: no answer at all, never a
-                // guess (RFC 7672 section 2.2.2).
-                out = core::DnsResult();
-                out.security = core::DnsSecurity::failed;
-                out.why = std::string("CNAME chain unreadable: ") + e.what();
-            }
-        }
+        return out;
     }
+    try {
+        std::string canon = cname_target(q.name, r);
+        if (canon != q.name) out.canonical = canon;
+    } catch (const Error& e) {
+        // A CNAME we cannot read exactly: no answer at all, never a guess
+        // (RFC 7672 section 2.2.2).
+        out.security = core::DnsSecurity::failed;
+        out.why = std::string("CNAME chain unreadable: ") + e.what();
+        return out;
+    }
+    if (r->secure) {
+        out.security = core::DnsSecurity::secure;
+    } else {
+        // Neither secure nor bogus. libunbound says "insecure" only after
+        // proving it from a trust anchor; an answer under no anchor is
+        // indeterminate (RFC 4035 section 4.3), and RFC 7672 section 2.1.1
+        // treats indeterminate as bogus. Both names are checked: the chain
+        // may lead out of every anchored tree.
+        const std::string& last = out.canonical.empty() ? q.name : out.canonical;
+        if (!covered(anchors, q.name) || !covered(anchors, last)) {
+            out.security = core::DnsSecurity::bogus;
+            out.why = "indeterminate: no trust anchor covers " + (covered(anchors, q.name) ? last : q.name) +
+                      " (RFC 4035 section 4.3), treated as bogus (RFC 7672 section 2.1.1)";
+            out.canonical.clear();
+            return out;
+        }
+        out.security = core::DnsSecurity::insecure;
+    }
+    out.nxdomain = r->nxdomain != 0;
+    for (int i = 0; r->havedata && r->data[i]; ++i)
+        out.rdata.emplace_back(reinterpret_cast<const std::uint8_t*>(r->data[i]),
+                               reinterpret_cast<const std::uint8_t*>(r->data[i]) + r->len[i]);
     return out;
 }
 
-struct Pending {
-    const core::DnsQuery* query;
-    core::DnsResult* result;
-    bool done = false;
-    int async_id = 0;
+struct Setup {
+    std::vector<std::string> anchor_zones;
+    std::string source;
 };
 
-void on_result(void* arg, int err, ub_result* r) {
-    auto* p = static_cast<Pending*>(arg);
-    *p->result = fill(*p->query, err, r);
-    p->done = true;
-    ub_resolve_free(r);
+// make_context - a libunbound context set up from the configuration.
+ub_ctx* make_context(const core::ResolverConfig& cfg, Setup* setup) {
+    ub_ctx* ctx = ub_ctx_create();
+    if (!ctx) throw Error(ErrorCode::internal, "ub_ctx_create failed");
+    try {
+        // Nothing on the host's stderr (unbound.hpp).
+        if (FILE* log = quiet_log()) ub_ctx_debugout(ctx, log);
+        // Asynchronous lookups are answered by a resolver *process* that
+        // libunbound forks on first use (ub_ctx_async 0): no thread is ever
+        // started in the MTA's process, so it may fork at any time.
+        check(ub_ctx_async(ctx, 0), "async mode");
+        // Answers from loopback are how a local validating resolver and the
+        // test lab are reached.
+        check(ub_ctx_set_option(ctx, "do-not-query-localhost:", "no"), "do-not-query-localhost");
+        unsigned rtt = cfg.timeout_ms / 3 < 100 ? 100 : cfg.timeout_ms / 3;
+        check(ub_ctx_set_option(ctx, "infra-cache-max-rtt:", std::to_string(rtt).c_str()),
+              "infra-cache-max-rtt");
+
+        // Trust anchors: the configured ones, plus the root key unless the
+        // configuration says root-anchor = no (issue 7 item 3: an internal
+        // anchor must not make every other domain insecure).
+        std::set<std::string> zones;
+        if (!cfg.auto_trust_anchor_file.empty()) {
+            check(ub_ctx_add_ta_autr(ctx, cfg.auto_trust_anchor_file.c_str()),
+                  "auto-trust-anchor-file " + cfg.auto_trust_anchor_file);
+            for (const auto& z : owners_of(file_text(cfg.auto_trust_anchor_file))) zones.insert(z);
+        }
+        if (!cfg.trust_anchor_file.empty()) {
+            if (!readable(cfg.trust_anchor_file))
+                throw Error(ErrorCode::invalid_argument,
+                            "trust-anchor-file " + cfg.trust_anchor_file + " is not readable");
+            check(ub_ctx_add_ta_file(ctx, cfg.trust_anchor_file.c_str()),
+                  "trust-anchor-file " + cfg.trust_anchor_file);
+            for (const auto& z : owners_of(file_text(cfg.trust_anchor_file))) zones.insert(z);
+        }
+        for (const auto& ta : cfg.trust_anchors) {
+            check(ub_ctx_add_ta(ctx, ta.c_str()), "trust-anchor '" + ta + "'");
+            for (const auto& z : owners_of(ta)) zones.insert(z);
+        }
+        if (cfg.root_anchor && !zones.count(".")) {
+            if (readable(kAutoTrustAnchor)) {
+                check(ub_ctx_add_ta_autr(ctx, kAutoTrustAnchor), kAutoTrustAnchor);
+            } else if (readable(kDebianRootKey)) {
+                check(ub_ctx_add_ta_file(ctx, kDebianRootKey), kDebianRootKey);
+            } else {
+                throw Error(ErrorCode::invalid_argument,
+                            std::string("no root trust anchor: install the dns-root-data package (") +
+                                kDebianRootKey + "), or set root-anchor = no and configure anchors");
+            }
+            zones.insert(".");
+        }
+        if (zones.empty())
+            throw Error(ErrorCode::invalid_argument,
+                        "no DNSSEC trust anchor: root-anchor = no and no trust-anchor configured");
+        setup->anchor_zones.assign(zones.begin(), zones.end());
+
+        // A zone the configuration names (a trust anchor below the root, a
+        // stub) must be resolved, even when libunbound has a built-in local
+        // zone for it (RFC 6761 names such as test. are answered NXDOMAIN
+        // otherwise, whatever the source of answers).
+        std::set<std::string> transparent;
+        auto make_transparent = [&](const std::string& zone) {
+            if (zone.empty() || zone == "." || !transparent.insert(zone).second) return;
+            check(ub_ctx_set_option(ctx, "local-zone:", (zone + " transparent").c_str()),
+                  "local-zone for " + zone);
+        };
+        for (const auto& z : zones) make_transparent(z);
+
+        // Where answers come from.
+        std::vector<std::string> src;
+        for (const auto& [zone, addr] : cfg.stubs) {
+            make_transparent(zone);
+            check(ub_ctx_set_stub(ctx, zone.c_str(), addr.c_str(), 0), "stub " + zone + " " + addr);
+            src.push_back("stub " + zone + " at " + addr);
+        }
+        for (const auto& f : cfg.forwarders) {
+            check(ub_ctx_set_fwd(ctx, f.c_str()), "forward " + f);
+            src.push_back("forwarder " + f);
+        }
+        if (!cfg.resolv_conf.empty()) {
+            check(ub_ctx_resolvconf(ctx, cfg.resolv_conf.c_str()), "resolv-conf " + cfg.resolv_conf);
+            src.push_back("resolvers in " + cfg.resolv_conf);
+        }
+        if (cfg.recursion) src.push_back("full recursion");
+        if (!cfg.has_source()) {
+            check(ub_ctx_resolvconf(ctx, kResolvConf), kResolvConf);
+            src.push_back(std::string("resolvers in ") + kResolvConf);
+        }
+        setup->source.clear();
+        for (const auto& s : src) setup->source += (setup->source.empty() ? "" : ", ") + s;
+    } catch (...) {
+        SigpipeBlock quiet;
+        ub_ctx_delete(ctx);
+        throw;
+    }
+    return ctx;
 }
 
 }  // namespace
 
-std::vector<core::DnsResult> UnboundResolver::resolve(const std::vector<core::DnsQuery>& queries) {
-    // One batch at a time per context: callbacks run in whichever thread
-    // calls ub_process, so a batch owns the context while it runs.
-    std::lock_guard<std::mutex> lock(mu_);
-    if (queries.size() <= parallel_) return resolve_batch(queries);
-    std::vector<core::DnsResult> out;
-    for (std::size_t i = 0; i < queries.size(); i += parallel_) {
-        std::vector<core::DnsQuery> part(queries.begin() + static_cast<long>(i),
-                                         queries.begin() + static_cast<long>(std::min(queries.size(), i + parallel_)));
-        for (auto& r : resolve_batch(part)) out.push_back(std::move(r));
+// Engine - one libunbound context and its resolver process, shared by every
+// thread that resolves through it (unbound.hpp: the pump).
+class Engine {
+public:
+    Engine(ub_ctx* ctx, std::vector<std::string> anchors, unsigned timeout_ms)
+        : ctx_(ctx), anchors_(std::move(anchors)), timeout_ms_(timeout_ms) {}
+    ~Engine() {
+        SigpipeBlock quiet;
+        ub_ctx_delete(ctx_);
     }
-    return out;
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // run - the answers to `queries` in *out. false when the resolver process
+    // is gone (a broken pipe): *out is then meaningless.
+    bool run(const std::vector<core::DnsQuery>& queries, std::vector<core::DnsResult>* out);
+
+private:
+    struct Pending {
+        Engine* engine = nullptr;
+        const core::DnsQuery* query = nullptr;
+        core::DnsResult* result = nullptr;
+        bool done = false;  // guarded by engine->mu_
+        int async_id = 0;
+    };
+    static void on_result(void* arg, int err, ub_result* r);
+
+    ub_ctx* ctx_;
+    std::vector<std::string> anchors_;
+    unsigned timeout_ms_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool pumping_ = false;  // a thread is reading answers off the pipe
+    bool broken_ = false;   // the resolver process is gone
+    bool started_ = false;  // the resolver process has been forked
+};
+
+void Engine::on_result(void* arg, int err, ub_result* r) {
+    auto* p = static_cast<Pending*>(arg);
+    core::DnsResult res;
+    try {
+        res = fill(*p->query, err, r, p->engine->anchors_);
+    } catch (...) {
+        res = core::DnsResult();
+        res.why = "out of memory reading the answer";
+    }
+    ub_resolve_free(r);
+    std::lock_guard<std::mutex> lock(p->engine->mu_);
+    *p->result = std::move(res);
+    p->done = true;
 }
 
-std::vector<core::DnsResult> UnboundResolver::resolve_batch(const std::vector<core::DnsQuery>& queries) {
-    std::vector<core::DnsResult> out(queries.size());
-    if (queries.empty()) return out;
-    if (!started_) {
-        // libunbound forks its resolver process on the first async query.
-        // Flush stdio first, or that process would write the host's pending
-        // buffered output a second time when it exits.
-        std::fflush(nullptr);
-        started_ = true;
-    }
+bool Engine::run(const std::vector<core::DnsQuery>& queries, std::vector<core::DnsResult>* out) {
+    out->assign(queries.size(), core::DnsResult());
+    if (queries.empty()) return true;
     std::vector<Pending> pending(queries.size());
-    std::size_t outstanding = 0;
-    for (std::size_t i = 0; i < queries.size(); ++i) {
-        pending[i].query = &queries[i];
-        pending[i].result = &out[i];
-        int err = ub_resolve_async(ctx_, queries[i].name.c_str(), queries[i].type, 1 /* IN */,
-                                   &pending[i], on_result, &pending[i].async_id);
-        if (err != 0) {
-            out[i] = fill(queries[i], err, nullptr);
-            pending[i].done = true;
-        } else {
-            ++outstanding;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (broken_) return false;
+        if (!started_) {
+            // libunbound forks its resolver process on the first async
+            // query. Flush stdio first, or that process would write the
+            // host's pending buffered output a second time when it exits.
+            std::fflush(nullptr);
+            started_ = true;
         }
     }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
-    auto remaining = [&] {
-        std::size_t n = 0;
-        for (const auto& p : pending) n += !p.done;
-        return n;
-    };
-    while (outstanding && (outstanding = remaining()) > 0) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        deadline - std::chrono::steady_clock::now()).count();
-        if (left <= 0) break;
-        pollfd pfd{ub_fd(ctx_), POLLIN, 0};
-        int rc = poll(&pfd, 1, static_cast<int>(left));
-        if (rc < 0 && errno != EINTR) break;
-        if (rc > 0 && ub_process(ctx_) != 0) break;  // the resolver process is gone
+    bool pipe_failed = false;
+    {
+        SigpipeBlock quiet;
+        for (std::size_t i = 0; i < queries.size(); ++i) {
+            pending[i].engine = this;
+            pending[i].query = &queries[i];
+            pending[i].result = &(*out)[i];
+            int err = ub_resolve_async(ctx_, queries[i].name.c_str(), queries[i].type, 1 /* IN */,
+                                       &pending[i], on_result, &pending[i].async_id);
+            if (err != 0) {
+                (*out)[i] = fill(queries[i], err, nullptr, anchors_);
+                std::lock_guard<std::mutex> lock(mu_);
+                pending[i].done = true;
+                if (err == UB_PIPE) pipe_failed = true;
+            }
+        }
     }
-    // Whatever is still open has timed out (RFC 7672 section 2.2: an error,
-    // never a "may").
+    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms_);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (pipe_failed) broken_ = true;
+    auto all_done = [&] {
+        return std::all_of(pending.begin(), pending.end(), [](const Pending& p) { return p.done; });
+    };
+    while (!all_done() && !broken_) {
+        auto now = Clock::now();
+        if (now >= deadline) break;
+        if (pumping_) {
+            cv_.wait_until(lock, deadline);
+            continue;
+        }
+        // This thread reads answers for everyone until its own are in, its
+        // time is up, or the pipe breaks; then another waiting thread takes
+        // over (notify_all below).
+        pumping_ = true;
+        lock.unlock();
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+        pollfd pfd{ub_fd(ctx_), POLLIN, 0};
+        int rc = poll(&pfd, 1, static_cast<int>(std::max<long long>(1, left)));
+        bool gone = rc < 0 && errno != EINTR && errno != EAGAIN;
+        if (rc > 0) {
+            SigpipeBlock quiet;
+            gone = ub_process(ctx_) != 0;  // the resolver process is gone
+        }
+        lock.lock();
+        pumping_ = false;
+        if (gone) broken_ = true;
+        cv_.notify_all();
+    }
+    // Cancel what is still open, so that no callback can reach `pending`
+    // once this function has returned. ub_cancel() says UB_NOID when the
+    // answer was taken off libunbound's list already: its callback has run
+    // or is running in the pump, which notifies when it is done.
+    bool broken = broken_;
     for (auto& p : pending) {
         if (p.done) continue;
-        ub_cancel(ctx_, p.async_id);
+        lock.unlock();
+        int rc;
+        {
+            SigpipeBlock quiet;
+            rc = ub_cancel(ctx_, p.async_id);
+        }
+        lock.lock();
+        if (rc == UB_NOID) {
+            while (!p.done) cv_.wait_for(lock, std::chrono::milliseconds(10));
+            continue;
+        }
+        p.done = true;
+        // Not answered in time (RFC 7672 section 2.2: an error, never a "may").
         p.result->security = core::DnsSecurity::failed;
         p.result->why = "no answer within " + std::to_string(timeout_ms_) + " ms";
+    }
+    cv_.notify_all();
+    // With the resolver process gone every answer of this batch is lost,
+    // including those that "failed" on the way: the caller asks again.
+    return !broken;
+}
+
+UnboundResolver::UnboundResolver(const core::ResolverConfig& cfg) : config_(cfg) {
+    Setup setup;
+    ub_ctx* ctx = make_context(config_, &setup);
+    anchor_zones_ = setup.anchor_zones;
+    source_ = setup.source;
+    engine_ = std::make_shared<Engine>(ctx, anchor_zones_, config_.timeout_ms);
+}
+
+UnboundResolver::~UnboundResolver() = default;
+
+unsigned UnboundResolver::restarts() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return restarts_;
+}
+
+std::shared_ptr<Engine> UnboundResolver::engine() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return engine_;
+}
+
+void UnboundResolver::replace(const std::shared_ptr<Engine>& broken) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (engine_ != broken) return;  // another thread replaced it already
+    Setup setup;
+    ub_ctx* ctx = make_context(config_, &setup);  // same configuration: same anchors
+    engine_ = std::make_shared<Engine>(ctx, anchor_zones_, config_.timeout_ms);
+    ++restarts_;
+}
+
+std::vector<core::DnsResult> UnboundResolver::resolve(const std::vector<core::DnsQuery>& queries) {
+    std::vector<core::DnsResult> out;
+    std::size_t step = std::max<std::size_t>(1, config_.parallel);
+    for (std::size_t i = 0; i < queries.size(); i += step) {
+        std::vector<core::DnsQuery> part(queries.begin() + static_cast<long>(i),
+                                         queries.begin() + static_cast<long>(std::min(queries.size(), i + step)));
+        std::vector<core::DnsResult> got;
+        bool ok = false;
+        // A dead resolver process: a new one, and the batch asked again once.
+        for (int attempt = 0; attempt < 2 && !ok; ++attempt) {
+            std::shared_ptr<Engine> e = engine();
+            ok = e->run(part, &got);
+            if (!ok) {
+                try {
+                    replace(e);
+                } catch (const Error&) {
+                    break;
+                }
+            }
+        }
+        if (!ok) {
+            got.assign(part.size(), core::DnsResult());
+            for (auto& r : got) r.why = "the resolver process died and could not be restarted";
+        }
+        for (auto& r : got) out.push_back(std::move(r));
     }
     return out;
 }
 
 std::string UnboundResolver::self_test() {
-    std::string zone = anchor_zone_.empty() ? "." : anchor_zone_;
-    core::DnsResult r = resolve({{zone, 48 /* DNSKEY */}}).at(0);
-    switch (r.security) {
-        case core::DnsSecurity::secure:
-            return "";
-        case core::DnsSecurity::insecure:
-            return "DNSSEC validation does not work: the DNSKEY RRset of '" + zone +
-                   "' is not secure (is the trust anchor for that zone?)";
-        case core::DnsSecurity::bogus:
-            return "DNSSEC validation fails for '" + zone + "' (" + r.why +
-                   "): a resolver on the path strips DNSSEC records, or the trust anchor is wrong";
-        case core::DnsSecurity::failed:
-            return "no DNS answer for '" + zone + "' from " + source_ + " (" + r.why + ")";
+    std::vector<core::DnsQuery> q;
+    for (const auto& z : anchor_zones_) q.push_back({z, 48 /* DNSKEY */});
+    std::vector<core::DnsResult> r = resolve(q);
+    for (std::size_t i = 0; i < q.size(); ++i) {
+        const std::string& zone = q[i].name;
+        switch (r[i].security) {
+            case core::DnsSecurity::secure:
+                continue;
+            case core::DnsSecurity::insecure:
+                return "DNSSEC validation does not work: the DNSKEY RRset of '" + zone +
+                       "' is not secure (is the trust anchor for that zone?)";
+            case core::DnsSecurity::bogus:
+                return "DNSSEC validation fails for '" + zone + "' (" + r[i].why +
+                       "): a resolver on the path strips DNSSEC records, or the trust anchor is wrong";
+            case core::DnsSecurity::failed:
+                return "no DNS answer for '" + zone + "' from " + source_ + " (" + r[i].why + ")";
+        }
     }
-    return "unknown resolver state";
+    return "";
 }
 
 }  // namespace danesmtp::dns

@@ -1,22 +1,45 @@
 // unbound.hpp - core::Resolver on libunbound: DNSSEC validation in-process.
 //
-// Concurrency without threads: a batch of queries goes out at once with
-// ub_resolve_async() and is collected with poll() on ub_fd(). libunbound runs
-// them in a resolver process it forks on first use (ub_ctx_async(ctx, 0)), so
-// the MTA's process never gains a thread and may fork at any time (Exim forks
-// per delivery). That process holds the cache: warm lookups cost a pipe round
-// trip (measured: 6 cached answers in 0.3 ms; a blocking ub_resolve() costs
-// 2 ms each, for it sets up a worker per call).
+// Concurrency without threads of our own: queries go out with
+// ub_resolve_async() and libunbound answers them from a resolver *process* it
+// forks on first use (ub_ctx_async(ctx, 0)), so the MTA's process never
+// gains a thread and may fork at any time (Exim forks per delivery). That
+// process holds the cache: warm lookups cost a pipe round trip.
 //
-// Fork: a child must not use its parent's context (the pipes lead to the
-// parent's resolver process). The C layer notices the new pid and starts a
-// new resolver; the parent's object is left untouched in the child, since
-// deleting it would stop the parent's resolver process.
+// Threads: any number of threads may resolve at once. Each batch registers
+// its queries and waits for its own answers; one waiting thread at a time
+// (the "pump") reads answers off the pipe with ub_process() and hands each
+// to the batch that asked, whoever that is. A thread whose answers are cached
+// is not held up by another thread's query to a zone that never answers
+// (issue 7 item 9; tests/lab: sixteen threads, fast, slow and dead zones).
+//
+// The resolver process can die (OOM killer, kill -9). libunbound then writes
+// to a pipe nobody reads: SIGPIPE is blocked in the calling thread around
+// every call that writes, and a pending SIGPIPE is consumed before it is
+// unblocked, so the host process never sees it (Exim ignores it; other hosts
+// would die). A broken pipe makes this object start a new libunbound context
+// (and so a new resolver process) and ask the batch again, once.
+//
+// libunbound logs its errors to stderr ("tube msg write failed: Broken
+// pipe" when a host process exits without stopping its resolver process).
+// Its log goes to /dev/null instead: the library writes nothing to the host's
+// stderr (issue 7 item 12). Failures reach the caller as results.
+//
+// Fork: a child must not use its parent's object (the pipes lead to the
+// parent's resolver process). The C layer notices the new pid and makes a
+// new resolver; the parent's object is left untouched in the child.
 //
 // Timeouts: a batch waits at most `timeout` ms; what has not answered by
 // then is cancelled and counts as failed (never as "no TLSA": RFC 7672
 // section 2.2). libunbound's own retries are bounded to match
 // (infra-cache-max-rtt = timeout / 3).
+//
+// Trust: the root key (unbound-anchor's file, else dns-root-data's) plus
+// every configured anchor, unless the configuration says root-anchor = no.
+// An answer that is neither secure nor bogus is insecure only when a trust
+// anchor covers its name (unbound proved the insecurity from there); under no
+// anchor it is indeterminate (RFC 4035 section 4.3), which RFC 7672 section
+// 2.1.1 treats as bogus.
 #pragma once
 
 #include <memory>
@@ -27,14 +50,14 @@
 #include "core/config.hpp"
 #include "core/discovery.hpp"
 
-struct ub_ctx;
-
 namespace danesmtp::dns {
 
 // Where the default trust anchor comes from, in order of preference.
 constexpr const char* kAutoTrustAnchor = "/var/lib/unbound/root.key";  // unbound-anchor
 constexpr const char* kDebianRootKey = "/usr/share/dns/root.key";      // dns-root-data
 constexpr const char* kResolvConf = "/etc/resolv.conf";
+
+class Engine;
 
 class UnboundResolver : public core::Resolver {
 public:
@@ -48,24 +71,27 @@ public:
     std::vector<core::DnsResult> resolve(const std::vector<core::DnsQuery>& queries) override;
 
     // self_test - does validation actually work? Looks up the DNSKEY RRset
-    // of the trust anchor's zone and expects it secure. Returns "" when it
-    // does, else a sentence for the administrator (a resolver that strips
-    // DNSSEC, a wrong trust anchor, no answer at all).
+    // of every trust anchor's zone (the root included, when it is trusted)
+    // and expects each secure. Returns "" when they are, else a sentence for
+    // the administrator (a resolver that strips DNSSEC, a wrong trust anchor,
+    // no answer at all).
     std::string self_test();
 
-    const std::string& anchor_zone() const { return anchor_zone_; }
+    const std::vector<std::string>& anchor_zones() const { return anchor_zones_; }
     const std::string& source() const { return source_; }
+    // How many times a dead resolver process was replaced (for tests).
+    unsigned restarts() const;
 
 private:
-    std::vector<core::DnsResult> resolve_batch(const std::vector<core::DnsQuery>& queries);
+    std::shared_ptr<Engine> engine();
+    void replace(const std::shared_ptr<Engine>& broken);
 
-    std::mutex mu_;  // one batch at a time drives the context
-    ub_ctx* ctx_ = nullptr;
-    unsigned timeout_ms_ = 10000;
-    std::size_t parallel_ = 8;  // queries in flight at once (parallel-lookups)
-    bool started_ = false;      // the resolver process has been forked
-    std::string anchor_zone_;  // owner of the (first) trust anchor, "." by default
-    std::string source_;       // where answers come from, for messages
+    core::ResolverConfig config_;
+    std::vector<std::string> anchor_zones_;  // "." when the root key is trusted
+    std::string source_;                     // where answers come from, for messages
+    mutable std::mutex mu_;                  // guards engine_ and restarts_
+    std::shared_ptr<Engine> engine_;
+    unsigned restarts_ = 0;
 };
 
 }  // namespace danesmtp::dns

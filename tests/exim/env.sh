@@ -18,12 +18,12 @@ chown -R Debian-exim:Debian-exim "$W/spool" "$W/log"
 # from the lab's recursive resolver through a resolv.conf, as on a real host
 # (validation in the plugin); danesmtp-stub.conf asks NSD directly instead.
 {
-    echo "trust-anchor-file = $LAB/trust-anchor"
+    echo "trust-anchor-file = $LAB/trust-anchor"; echo "root-anchor = no"
     while read -r zone addr; do echo "stub = $zone $addr"; done < "$LAB/stubs"
     echo "timeout = 3000"
 } > "$W/danesmtp-stub.conf"
 if [ -n "${LAB_RESOLVER:-}" ]; then
-    printf 'trust-anchor-file = %s\nresolv-conf = %s\ntimeout = 3000\n' \
+    printf 'trust-anchor-file = %s\nroot-anchor = no\nresolv-conf = %s\ntimeout = 3000\n' \
         "$LAB/trust-anchor" "$LAB/resolv.conf" > "$W/danesmtp.conf"
 else
     cp "$W/danesmtp-stub.conf" "$W/danesmtp.conf"

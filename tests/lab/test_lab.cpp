@@ -24,6 +24,13 @@
 #include <atomic>
 #include <thread>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <limits>
+#include <dirent.h>
 
 #include "cli/smtp.hpp"
 #include "danesmtp.h"
@@ -60,13 +67,13 @@ struct Lab {
         std::free(abs);
         env = read_env(state + "/lab.env");
         port = static_cast<unsigned>(std::stoul(env.at("LAB_SMTP_PORT")));
-        config = "trust-anchor-file = " + state + "/trust-anchor\n";
+        config = "trust-anchor-file = " + state + "/trust-anchor\nroot-anchor = no\n";
         std::ifstream stubs(state + "/stubs");
         std::string zone, addr;
         while (stubs >> zone >> addr) config += "stub = " + zone + " " + addr + "\n";
         config += "timeout = 3000\n";
         if (env.count("LAB_RESOLVER"))
-            via_resolver = "trust-anchor-file = " + state + "/trust-anchor\nresolv-conf = " + state +
+            via_resolver = "trust-anchor-file = " + state + "/trust-anchor\nroot-anchor = no\nresolv-conf = " + state +
                            "/resolv.conf\ntimeout = 3000\n";
     }
     static Lab& get() {
@@ -321,7 +328,7 @@ BOOST_AUTO_TEST_CASE(insecure_mx_policy_knobs) {
 BOOST_AUTO_TEST_CASE(resolver_that_cannot_validate_is_named) {
     // A trust anchor that does not match the lab's keys: validation fails.
     std::string text = "trust-anchor = test. 3600 IN DS 12345 13 2 "
-                       "0000000000000000000000000000000000000000000000000000000000000000\n";
+                       "0000000000000000000000000000000000000000000000000000000000000000\nroot-anchor = no\n";
     std::ifstream stubs(Lab::get().state + "/stubs");
     std::string zone, addr;
     while (stubs >> zone >> addr) text += "stub = " + zone + " " + addr + "\n";
@@ -340,7 +347,7 @@ BOOST_AUTO_TEST_CASE(resolver_that_cannot_validate_is_named) {
 
     // A source that strips DNSSEC records (the lab's second NSD serves the
     // same zones unsigned): named as such, and lookups defer.
-    std::string stripped = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nstub = test. " +
+    std::string stripped = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\nstub = test. " +
                            Lab::get().env.at("LAB_STRIPPED_DNS") + "\ntimeout = 2000\n";
     o.config_text = stripped.c_str();
     BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
@@ -352,7 +359,7 @@ BOOST_AUTO_TEST_CASE(resolver_that_cannot_validate_is_named) {
     BOOST_TEST(danesmtp_plan_status(s.get()) == DANESMTP_DOMAIN_DEFER);
 
     // No server at all.
-    std::string dead = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nstub = test. 127.0.0.254@9\ntimeout = 1000\n";
+    std::string dead = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\nstub = test. 127.0.0.254@9\ntimeout = 1000\n";
     o.config_text = dead.c_str();
     BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
     Ctx ctx2(c);
@@ -428,6 +435,342 @@ BOOST_AUTO_TEST_CASE(lookups_after_fork) {
     BOOST_TEST(got == '0' + DANESMTP_HOST_DANE);
     Plan after = lookup(ctx.get(), "cname.dane.test");
     BOOST_TEST(danesmtp_host_verdict(host(after, 0)) == DANESMTP_HOST_DANE);
+}
+
+// ---- issue 7: trust anchors, indeterminate answers, resolver process death,
+// recovery, threads and fork.
+
+std::string stub_lines() {
+    std::string text;
+    std::ifstream stubs(Lab::get().state + "/stubs");
+    std::string zone, addr;
+    while (stubs >> zone >> addr) text += "stub = " + zone + " " + addr + "\n";
+    return text;
+}
+
+// The DS record of dane.test. as the signed test. zone publishes it.
+std::string dane_test_ds() {
+    std::ifstream in(Lab::get().state + "/zones/test.signed");
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream ls(line);
+        std::string owner, ttl, cls, type;
+        if (ls >> owner >> ttl >> cls >> type && owner == "dane.test." && type == "DS") return line;
+    }
+    return "";
+}
+
+// Item 2: an answer under no trust anchor is indeterminate (RFC 4035 section
+// 4.3) and counts as bogus (RFC 7672 section 2.1.1), never as insecure. With
+// only dane.test.'s key trusted (and not the root), the unsigned
+// insecure.test. zone is outside every anchored tree: mail to it defers,
+// while the same data under the test. anchor is insecure ("may").
+BOOST_AUTO_TEST_CASE(indeterminate_answers_count_as_bogus) {
+    std::string ds = dane_test_ds();
+    BOOST_REQUIRE(!ds.empty());
+    std::string text = "trust-anchor = " + ds + "\nroot-anchor = no\ntimeout = 3000\n" + stub_lines();
+    danesmtp_options o = DANESMTP_OPTIONS_INIT;
+    o.config_text = text.c_str();
+    danesmtp_ctx* c = nullptr;
+    BOOST_REQUIRE_MESSAGE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK, danesmtp_last_error());
+    Ctx island(c);
+    BOOST_TEST(danesmtp_selftest(island.get()) == DANESMTP_OK, danesmtp_last_error());
+    Plan ee = lookup(island.get(), "ee.dane.test");
+    BOOST_TEST(danesmtp_plan_status(ee.get()) == DANESMTP_DOMAIN_OK);
+    BOOST_TEST(danesmtp_host_verdict(host(ee, 0)) == DANESMTP_HOST_DANE);
+    Plan plain = lookup(island.get(), "plain.insecure.test");
+    BOOST_TEST(danesmtp_plan_status(plain.get()) == DANESMTP_DOMAIN_DEFER);
+    BOOST_TEST(std::string(danesmtp_plan_reason(plain.get())).find("indeterminate") != std::string::npos,
+               danesmtp_plan_reason(plain.get()));
+    // The MX RRset is outside the anchor, the host inside: the MX lookup is
+    // indeterminate, so the destination cannot be determined.
+    Plan insecmx = lookup(island.get(), "insecmx.insecure.test");
+    BOOST_TEST(danesmtp_plan_status(insecmx.get()) == DANESMTP_DOMAIN_DEFER);
+    // The secure MX names a host outside the anchor: that host is
+    // unreachable, not "may".
+    Plan insecaddr = lookup(island.get(), "insecaddr.dane.test");
+    BOOST_TEST(danesmtp_host_verdict(host(insecaddr, 0)) == DANESMTP_HOST_UNREACHABLE,
+               danesmtp_host_reason(host(insecaddr, 0)));
+
+    Ctx whole = make_ctx();
+    Plan p2 = lookup(whole.get(), "plain.insecure.test");
+    BOOST_TEST(danesmtp_plan_status(p2.get()) == DANESMTP_DOMAIN_OK);
+    BOOST_TEST(danesmtp_host_verdict(host(p2, 0)) == DANESMTP_HOST_MAY);
+}
+
+// Item 3: a configured anchor adds to the root key; it does not replace it.
+// The lab has no root, so a context that trusts the root cannot validate
+// it, and its self-test says so, naming the root ('.'), instead of silently
+// treating everything outside test. as unsigned.
+BOOST_AUTO_TEST_CASE(configured_anchors_add_to_the_root_key) {
+    std::string text = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\ntimeout = 1000\n" + stub_lines();
+    danesmtp_options o = DANESMTP_OPTIONS_INIT;
+    o.config_text = text.c_str();
+    danesmtp_ctx* c = nullptr;
+    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
+    Ctx ctx(c);
+    BOOST_TEST(danesmtp_selftest(ctx.get()) == DANESMTP_E_RESOLVER);
+    std::string why = danesmtp_last_error();
+    BOOST_TEST(why.find("'.'") != std::string::npos, why);
+    Plan p = lookup(ctx.get(), "ee.dane.test");
+    BOOST_TEST(danesmtp_plan_status(p.get()) == DANESMTP_DOMAIN_DEFER);
+}
+
+// The resolver processes libunbound forked for this process: our children
+// that are not the test's own.
+std::vector<pid_t> children() {
+    std::vector<pid_t> out;
+    pid_t me = getpid();
+    DIR* proc = opendir("/proc");
+    if (!proc) return out;
+    while (dirent* e = readdir(proc)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        std::ifstream st(std::string("/proc/") + e->d_name + "/stat");
+        std::string line;
+        if (!std::getline(st, line)) continue;
+        auto close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(line.substr(close + 2));
+        std::string state;
+        int ppid = 0;
+        rest >> state >> ppid;
+        if (ppid == me && state != "Z") out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
+    }
+    closedir(proc);
+    return out;
+}
+
+// Child - run `body` in a forked child that reports one byte through a
+// pipe (its exit status is valgrind's when the suite runs under it: the
+// parent's objects are unreachable in a child that _exit()s). A hang ends
+// in SIGALRM after `seconds`, a crash in its signal; both show as failures.
+struct ChildResult {
+    char code = 0;      // what the child reported; 0 when it reported nothing
+    int signal = 0;     // the signal that ended it, if any
+};
+template <class F>
+ChildResult in_child(unsigned seconds, F&& body) {
+    ChildResult out;
+    int fds[2];
+    if (pipe(fds) != 0) return out;
+    std::fflush(nullptr);  // or the child would print the parent's buffered output again
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        alarm(seconds);
+        char c = body();
+        if (write(fds[1], &c, 1) != 1) _exit(3);
+        _exit(0);
+    }
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        return out;
+    }
+    if (read(fds[0], &out.code, 1) != 1) out.code = 0;
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+    return out;
+}
+
+// Item 7: the resolver process dies (OOM killer, kill -9). The next lookup
+// must neither raise SIGPIPE in the host (default disposition: the process
+// would die) nor fail for ever (SIGPIPE ignored, as in Exim): a new
+// resolver process answers. Runs in a child so that a SIGPIPE shows as a
+// failed test, not a dead suite.
+void resolver_death(bool ignore_sigpipe) {
+    ChildResult r = in_child(120, [&]() -> char {
+        signal(SIGPIPE, ignore_sigpipe ? SIG_IGN : SIG_DFL);
+        Ctx ctx = make_ctx();
+        for (int round = 0; round < 3; ++round) {
+            danesmtp_plan* p = nullptr;
+            bool ok = danesmtp_lookup_domain(ctx.get(), "ee.dane.test", Lab::get().port, &p) == DANESMTP_OK &&
+                      danesmtp_plan_status(p) == DANESMTP_DOMAIN_OK &&
+                      danesmtp_host_verdict(danesmtp_plan_host(p, 0)) == DANESMTP_HOST_DANE;
+            danesmtp_plan_free(p);
+            if (!ok) return static_cast<char>('a' + round);
+            auto kids = children();
+            if (kids.size() != 1u) return static_cast<char>('k' + std::min<std::size_t>(kids.size(), 9));
+            for (pid_t k : kids) kill(k, SIGKILL);
+            for (pid_t k : kids) waitpid(k, nullptr, 0);
+        }
+        return 'y';
+    });
+    BOOST_TEST(r.signal == 0, "the test process died of signal " << r.signal);
+    BOOST_TEST(r.code == 'y', "child reported '" << r.code << "'");
+}
+
+BOOST_AUTO_TEST_CASE(resolver_process_death_sigpipe_default) { resolver_death(false); }
+BOOST_AUTO_TEST_CASE(resolver_process_death_sigpipe_ignored) { resolver_death(true); }
+
+// Item 8: a resolver that cannot start (here: its self-test finds no DNS)
+// is tried again after a back-off, so a long-lived MTA recovers when DNS
+// comes back. The stub names a port where nothing answers at first; after
+// the first failure the test relays that port to the lab NSD.
+BOOST_AUTO_TEST_CASE(failed_start_is_retried_after_a_back_off) {
+    // A relay on 127.0.0.1:<port> to the lab NSD, started later.
+    int relay = socket(AF_INET, SOCK_DGRAM, 0);
+    BOOST_REQUIRE(relay >= 0);
+    sockaddr_in here{};
+    here.sin_family = AF_INET;
+    here.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(bind(relay, reinterpret_cast<sockaddr*>(&here), sizeof here) == 0);
+    socklen_t len = sizeof here;
+    getsockname(relay, reinterpret_cast<sockaddr*>(&here), &len);
+    unsigned port = ntohs(here.sin_port);
+    unsigned nsd_port = static_cast<unsigned>(std::stoul(Lab::get().env.at("LAB_DNS_PORT")));
+    std::string text = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\n"
+                       "timeout = 1000\nstub = test. 127.0.0.1@" + std::to_string(port) + "\n";
+    danesmtp_options o = DANESMTP_OPTIONS_INIT;
+    o.config_text = text.c_str();
+    danesmtp_ctx* c = nullptr;
+    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
+    Ctx ctx(c);
+    // Nothing answers yet: the start fails, and so does the lookup (defer).
+    Plan p1 = lookup(ctx.get(), "ee.dane.test");
+    BOOST_TEST(danesmtp_plan_status(p1.get()) == DANESMTP_DOMAIN_DEFER);
+    // Within the back-off (1 s) the failure is reported at once.
+    auto t0 = std::chrono::steady_clock::now();
+    Plan p2 = lookup(ctx.get(), "ee.dane.test");
+    auto quick = std::chrono::steady_clock::now() - t0;
+    BOOST_TEST(danesmtp_plan_status(p2.get()) == DANESMTP_DOMAIN_DEFER);
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(quick).count() < 900);
+    // DNS comes back: relay datagrams to NSD and back.
+    std::atomic<bool> stop{false};
+    std::thread relayer([&] {
+        sockaddr_in up{};
+        up.sin_family = AF_INET;
+        up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        up.sin_port = htons(static_cast<std::uint16_t>(nsd_port));
+        int out = socket(AF_INET, SOCK_DGRAM, 0);
+        std::map<std::uint16_t, sockaddr_in> who;  // DNS id -> client
+        while (!stop) {
+            pollfd fds[2] = {{relay, POLLIN, 0}, {out, POLLIN, 0}};
+            if (poll(fds, 2, 100) <= 0) continue;
+            unsigned char buf[65536];
+            if (fds[0].revents & POLLIN) {
+                sockaddr_in from{};
+                socklen_t fl = sizeof from;
+                ssize_t n = recvfrom(relay, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+                if (n >= 2) {
+                    who[static_cast<std::uint16_t>(buf[0] << 8 | buf[1])] = from;
+                    sendto(out, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&up), sizeof up);
+                }
+            }
+            if (fds[1].revents & POLLIN) {
+                ssize_t n = recv(out, buf, sizeof buf, 0);
+                if (n >= 2) {
+                    auto it = who.find(static_cast<std::uint16_t>(buf[0] << 8 | buf[1]));
+                    if (it != who.end())
+                        sendto(relay, buf, static_cast<size_t>(n), 0,
+                               reinterpret_cast<sockaddr*>(&it->second), sizeof it->second);
+                }
+            }
+        }
+        close(out);
+    });
+    // After the back-off the resolver starts again and works.
+    bool recovered = false;
+    for (int i = 0; i < 40 && !recovered; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        Plan p = lookup(ctx.get(), "ee.dane.test");
+        recovered = danesmtp_plan_status(p.get()) == DANESMTP_DOMAIN_OK &&
+                    danesmtp_host_verdict(host(p, 0)) == DANESMTP_HOST_DANE;
+    }
+    stop = true;
+    relayer.join();
+    close(relay);
+    BOOST_TEST(recovered);
+}
+
+// Item 9: sixteen threads on one context, lookups to answered zones mixed
+// with lookups to the zone that never answers: the answered ones complete
+// while the dead ones wait (one thread's wait does not hold the others),
+// and fork() from the main thread meanwhile gives children that can look
+// up on the same context without hanging.
+BOOST_AUTO_TEST_CASE(threads_proceed_independently_and_fork_meanwhile) {
+    Ctx ctx = make_ctx();
+    {
+        Plan warm = lookup(ctx.get(), "ee.dane.test");  // the resolver is up
+        BOOST_REQUIRE(danesmtp_plan_status(warm.get()) == DANESMTP_DOMAIN_OK);
+    }
+    using Clock = std::chrono::steady_clock;
+    const char* fast[] = {"ee.dane.test", "ta.dane.test", "plain.insecure.test", "cname.dane.test",
+                          "bogus.test", "threemx.dane.test"};
+    std::atomic<int> wrong{0};
+    std::atomic<long long> last_fast_done{0}, first_dead_done{std::numeric_limits<long long>::max()};
+    auto stamp = [] { return std::chrono::duration_cast<std::chrono::microseconds>(
+                          Clock::now().time_since_epoch()).count(); };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 16; ++t) {
+        pool.emplace_back([&, t] {
+            if (t % 4 == 0) {  // four threads ask the dead zone (timeout 3 s)
+                danesmtp_plan* p = nullptr;
+                if (danesmtp_lookup_domain(ctx.get(), "deadtlsa.dane.test", Lab::get().port, &p) != DANESMTP_OK ||
+                    danesmtp_plan_status(p) != DANESMTP_DOMAIN_DEFER)
+                    ++wrong;
+                danesmtp_plan_free(p);
+                long long now = stamp(), cur = first_dead_done.load();
+                while (now < cur && !first_dead_done.compare_exchange_weak(cur, now)) {
+                }
+                return;
+            }
+            for (int i = 0; i < 10; ++i) {
+                const char* d = fast[(t + i) % 6];
+                danesmtp_plan* p = nullptr;
+                int want = std::string(d) == "bogus.test" ? DANESMTP_DOMAIN_DEFER : DANESMTP_DOMAIN_OK;
+                if (danesmtp_lookup_domain(ctx.get(), d, Lab::get().port, &p) != DANESMTP_OK ||
+                    danesmtp_plan_status(p) != want)
+                    ++wrong;
+                danesmtp_plan_free(p);
+            }
+            long long now = stamp(), cur = last_fast_done.load();
+            while (now > cur && !last_fast_done.compare_exchange_weak(cur, now)) {
+            }
+        });
+    }
+    // Forks while the lookups run: each child looks up on the same context
+    // (it starts a resolver of its own) and must finish.
+    std::vector<ChildResult> kids;
+    for (int f = 0; f < 4; ++f) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        kids.push_back(in_child(60, [&]() -> char {
+            danesmtp_plan* p = nullptr;
+            bool ok = danesmtp_lookup_domain(ctx.get(), "ee.dane.test", Lab::get().port, &p) == DANESMTP_OK &&
+                      danesmtp_plan_status(p) == DANESMTP_DOMAIN_OK;
+            return ok ? 'y' : 'n';
+        }));
+    }
+    for (auto& th : pool) th.join();
+    BOOST_TEST(wrong.load() == 0);
+    BOOST_TEST(last_fast_done.load() < first_dead_done.load(),
+               "answered lookups waited for the dead zone");
+    for (const auto& k : kids) BOOST_TEST((k.code == 'y' && k.signal == 0), "child: '" << k.code << "' signal " << k.signal);
+}
+
+// Item 9: a fork() while another thread is starting the resolver (its
+// self-test waits for an answer that never comes): the child's first lookup
+// must not wait on the parent's start.
+BOOST_AUTO_TEST_CASE(fork_while_the_resolver_starts) {
+    std::string dead = "trust-anchor-file = " + Lab::get().state +
+                       "/trust-anchor\nroot-anchor = no\nstub = test. 127.0.0.254@9\ntimeout = 1500\n";
+    danesmtp_options o = DANESMTP_OPTIONS_INIT;
+    o.config_text = dead.c_str();
+    danesmtp_ctx* c = nullptr;
+    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
+    Ctx ctx(c);
+    std::thread starter([&] { danesmtp_selftest(ctx.get()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the start is under way
+    ChildResult r = in_child(60, [&]() -> char {
+        danesmtp_plan* p = nullptr;
+        bool ok = danesmtp_lookup_domain(ctx.get(), "ee.dane.test", Lab::get().port, &p) == DANESMTP_OK &&
+                  danesmtp_plan_status(p) == DANESMTP_DOMAIN_DEFER;
+        return ok ? 'y' : 'n';
+    });
+    starter.join();
+    BOOST_TEST((r.code == 'y' && r.signal == 0), "child: '" << r.code << "' signal " << r.signal);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

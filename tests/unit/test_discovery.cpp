@@ -469,37 +469,4 @@ BOOST_AUTO_TEST_CASE(tlsa_owner_over_255_octets_cannot_exist) {
     BOOST_TEST(cp.hosts[0].tlsa_base == "mx.example");
 }
 
-BOOST_AUTO_TEST_CASE(config_text) {
-    Config c;
-    apply_config_text(
-        "# lab\n"
-        "trust-anchor = test. 3600 IN DS 1 8 2 abcd\n"
-        "stub = test. 127.0.0.1@5300\n"
-        "forward = ::1@53\n"
-        "timeout = 2500\n"
-        "insecure-mx = encrypt\n"
-        "mandatory-dane = Example.NET\n"
-        "audit-only = yes\n"
-        "digest-preference = sha256\n",
-        "test", &c);
-    BOOST_TEST(c.resolver.trust_anchors.size() == 1u);
-    BOOST_TEST(c.resolver.stubs.at(0).first == "test");
-    BOOST_TEST(c.resolver.stubs.at(0).second == "127.0.0.1@5300");
-    BOOST_TEST(c.resolver.timeout_ms == 2500u);
-    BOOST_TEST((c.policy.insecure_mx == InsecureMx::encrypt));
-    BOOST_TEST(c.policy.mandatory.at(0) == "example.net");
-    BOOST_TEST(c.policy.audit_only);
-    BOOST_TEST((c.digests == DigestPreference::sha256_first));
-    for (const char* bad : {"frobnicate = 1", "timeout = soon", "stub = test.", "forward = host.example",
-                            "audit-only = maybe", "no equals sign", "insecure-mx = never", "timeout = 5"}) {
-        Config d;
-        try {
-            apply_config_text(bad, "f", &d);
-            BOOST_ERROR("accepted: " << bad);
-        } catch (const Error& e) {
-            BOOST_TEST(std::string(e.what()).find("f:1") == 0u, e.what());
-        }
-    }
-}
-
 BOOST_AUTO_TEST_SUITE_END()
