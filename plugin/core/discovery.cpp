@@ -121,6 +121,7 @@ struct HostWork {
     bool decided = false;
     bool tried_any = false;             // a TLSA query was sent for some candidate
     std::vector<std::string> too_long;  // candidates whose TLSA owner cannot exist
+    std::vector<std::string>* notes = nullptr;  // Plan::notes
 };
 
 void decide(HostWork* w, HostVerdict v, std::string reason) {
@@ -154,9 +155,17 @@ void lookup_addresses(Resolver& resolver, std::vector<HostWork>& work) {
             continue;
         }
         for (const auto* res : {&a, &aaaa}) {
+            std::size_t taken = 0;
             for (const auto& rd : res->rdata) {
+                if (taken == kMaxAddressesPerFamily) {
+                    w.notes->push_back(h.name + ": " + std::to_string(res->rdata.size()) + " " +
+                                       (res == &a ? "IPv4" : "IPv6") + " addresses, the first " +
+                                       std::to_string(kMaxAddressesPerFamily) + " used");
+                    break;
+                }
                 try {
                     h.addresses.push_back(address_text(rd, res == &a ? kTypeA : kTypeAaaa));
+                    ++taken;
                 } catch (const Error&) {
                     // a malformed address record is skipped, not trusted
                 }
@@ -274,6 +283,18 @@ void lookup_tlsa(Resolver& resolver, std::vector<HostWork>& work, std::uint16_t 
                     break;
             }
             if (res.rdata.empty()) continue;  // secure denial: next candidate
+            // Bounds (discovery.hpp): past them the host is unreachable, the
+            // domain's other hosts are unaffected (issue 7 item 5).
+            std::size_t bytes = 0;
+            for (const auto& rd : res.rdata) bytes += rd.size();
+            if (res.rdata.size() > kMaxRecordsPerSet || bytes > kMaxTlsaBytes) {
+                decide(&w, HostVerdict::unreachable,
+                       "TLSA RRset at " + tlsa_owner(port, base) + " holds " + std::to_string(res.rdata.size()) +
+                           " records (" + std::to_string(bytes) + " bytes), over the limit of " +
+                           std::to_string(kMaxRecordsPerSet) + " records and " + std::to_string(kMaxTlsaBytes) +
+                           " bytes: host unreachable");
+                continue;
+            }
             h.tlsa_base = base;
             h.sni = base;
             std::size_t usable = 0;
@@ -344,6 +365,14 @@ void settle(Plan* plan) {
     } else {
         plan->status = DomainStatus::ok;
     }
+    // What a bound made us ignore goes into the reason, for the log (at
+    // most four notes, so that the reason itself stays bounded).
+    std::string notes;
+    for (std::size_t i = 0; i < plan->notes.size() && i < 4; ++i)
+        notes += (notes.empty() ? "" : "; ") + plan->notes[i];
+    if (plan->notes.size() > 4) notes += "; ...";
+    if (!notes.empty())
+        plan->reason += (plan->reason.empty() ? "limits: " : "; limits: ") + notes;
 }
 
 }  // namespace
@@ -419,6 +448,9 @@ Plan plan_domain(Resolver& resolver, const std::string& domain_in, std::uint16_t
         }
         std::stable_sort(mxs.begin(), mxs.end(),
                          [](const Mx& a, const Mx& b) { return a.pref < b.pref; });
+        if (mxs.size() > policy.max_hosts)
+            plan.notes.push_back(std::to_string(mxs.size()) + " MX hosts, the " +
+                                 std::to_string(policy.max_hosts) + " most preferred used");
         for (const auto& m : mxs) {
             if (plan.hosts.size() >= policy.max_hosts) break;
             HostPlan h;
@@ -444,7 +476,7 @@ Plan plan_domain(Resolver& resolver, const std::string& domain_in, std::uint16_t
 
     std::vector<HostWork> work;
     for (auto& h : plan.hosts)
-        if (h.reason.empty()) work.push_back({&h, mx_secure, {}, 0, false, false, {}});
+        if (h.reason.empty()) work.push_back({&h, mx_secure, {}, 0, false, false, {}, &plan.notes});
     lookup_addresses(resolver, work);
     if (!mx_secure && policy.insecure_mx == InsecureMx::ignore) {
         for (auto& w : work)
@@ -470,7 +502,7 @@ Plan plan_host(Resolver& resolver, const std::string& host, std::uint16_t port,
     // The host counts as securely chosen for its own names: the TLSA base
     // domain is a reference identifier either way (section 3.2.3); with no
     // MX lookup seen there is no next-hop domain to add.
-    std::vector<HostWork> work = {{&plan.hosts[0], true, {}, 0, false, false, {}}};
+    std::vector<HostWork> work = {{&plan.hosts[0], true, {}, 0, false, false, {}, &plan.notes}};
     lookup_addresses(resolver, work);
     lookup_tlsa(resolver, work, port);
     finish_host(work[0], plan, policy, {});

@@ -91,11 +91,26 @@ enum class InsecureMx {
     ignore,   // no TLSA lookups: opportunistic TLS
 };
 
+// Bounds on what one destination can make us hold (a signed zone is not a
+// trusted input: DESIGN.md section 6b). Past each bound the outcome is
+// defined and never defers the destination's other hosts:
+//   MX hosts per domain         the most preferred kMaxHosts are used, the rest
+//                               ignored (Plan::notes says so)
+//   addresses per host          the first kMaxAddressesPerFamily IPv4 and as
+//                               many IPv6 addresses are used, the rest ignored
+//   TLSA records per host       over kMaxRecordsPerSet (256) records, or over
+//                               kMaxTlsaBytes of RDATA: that host is unreachable
+//                               (next MX), since dropping records could drop
+//                               the stronger digest that digest agility needs
+constexpr std::size_t kMaxHosts = 16;
+constexpr std::size_t kMaxAddressesPerFamily = 8;
+constexpr std::size_t kMaxTlsaBytes = 65536;
+
 struct Policy {
     InsecureMx insecure_mx = InsecureMx::dane;
     std::vector<std::string> mandatory;  // destinations where DANE is mandatory (section 6)
     bool audit_only = false;             // section 9.1: report, never block
-    std::size_t max_hosts = 16;          // MX hosts examined per domain
+    std::size_t max_hosts = kMaxHosts;   // MX hosts examined per domain
 };
 
 struct HostPlan {
@@ -123,6 +138,7 @@ struct Plan {
     bool mandatory = false;           // DANE mandatory for this destination
     bool audit_only = false;
     std::vector<HostPlan> hosts;      // in the order to try
+    std::vector<std::string> notes;   // what a bound made us ignore, for the log
 };
 
 Plan plan_domain(Resolver& resolver, const std::string& domain, std::uint16_t port,

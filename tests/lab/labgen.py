@@ -244,6 +244,23 @@ def parse_cases(path, smtp_port):
                     raise LabError("%s: bad MX data" % where)
                 rdata = [rdata[0], fqdn(rdata[1], where)]
             t.records.append((owner, rtype, " ".join(rdata), where))
+        elif kw == "bulk":
+            # bulk OWNER A|TLSA COUNT: hostile volume. A: COUNT addresses
+            # 127.3.X.Y (loopback, nothing listens); TLSA: COUNT records
+            # "3 1 1 SHA-256(i)" that match no key.
+            need(3, 3)
+            owner = fqdn(args[0], where)
+            rtype = args[1].upper()
+            if rtype not in ("A", "TLSA") or not args[2].isdigit() or \
+                    not 0 < int(args[2]) <= 60000:
+                raise LabError("%s: bulk OWNER A|TLSA COUNT(1-60000)" % where)
+            for i in range(int(args[2])):
+                if rtype == "A":
+                    rdata = "127.3.%d.%d" % (i // 250, i % 250 + 1)
+                else:
+                    rdata = "3 1 1 " + hashlib.sha256(
+                        b"bulk %d" % i).hexdigest()
+                t.records.append((owner, rtype, rdata, where))
         elif kw == "tlsa":
             need(5, 6)
             owner = fqdn(args[0], where)

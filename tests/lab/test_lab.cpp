@@ -210,6 +210,10 @@ void every_case(bool via_resolver) {
                         BOOST_TEST(v == DANESMTP_HOST_MAY);
                         continue;
                     }
+                    if (e == "dane") {  // DANE required; not probed (hostile-volume cases)
+                        BOOST_TEST(v == DANESMTP_HOST_DANE);
+                        continue;
+                    }
                     if (e == "encrypt") {
                         BOOST_TEST(v == DANESMTP_HOST_ENCRYPT);
                         Session s = connect(ctx.get(), h);
@@ -514,6 +518,26 @@ BOOST_AUTO_TEST_CASE(configured_anchors_add_to_the_root_key) {
     BOOST_TEST(why.find("'.'") != std::string::npos, why);
     Plan p = lookup(ctx.get(), "ee.dane.test");
     BOOST_TEST(danesmtp_plan_status(p.get()) == DANESMTP_DOMAIN_DEFER);
+}
+
+// Items 4 and 5: a hostile signed domain cannot make us hold much. 1500
+// addresses on one host: the first 8 (per family) are used, and the plan
+// says so; 300 TLSA records on one host: that host is unreachable, the
+// domain is not deferred and its other host is used.
+BOOST_AUTO_TEST_CASE(hostile_volume_is_bounded) {
+    Ctx ctx = make_ctx();
+    Plan many = lookup(ctx.get(), "manyaddr.dane.test");
+    BOOST_TEST(danesmtp_plan_status(many.get()) == DANESMTP_DOMAIN_OK);
+    BOOST_TEST(danesmtp_host_address_count(host(many, 0)) == 8u);
+    BOOST_TEST(danesmtp_tlsa_count(danesmtp_host_tlsa(host(many, 0))) == 256u);
+    std::string reason = danesmtp_plan_reason(many.get());
+    BOOST_TEST(reason.find("1500 IPv4 addresses, the first 8 used") != std::string::npos, reason);
+    Plan tlsa = lookup(ctx.get(), "manytlsa.dane.test");
+    BOOST_TEST(danesmtp_plan_status(tlsa.get()) == DANESMTP_DOMAIN_OK);
+    BOOST_TEST(danesmtp_host_verdict(host(tlsa, 0)) == DANESMTP_HOST_UNREACHABLE);
+    BOOST_TEST(std::string(danesmtp_host_reason(host(tlsa, 0))).find("over the limit") != std::string::npos,
+               danesmtp_host_reason(host(tlsa, 0)));
+    BOOST_TEST(danesmtp_host_verdict(host(tlsa, 1)) == DANESMTP_HOST_DANE);
 }
 
 // The resolver processes libunbound forked for this process: our children

@@ -469,4 +469,44 @@ BOOST_AUTO_TEST_CASE(tlsa_owner_over_255_octets_cannot_exist) {
     BOOST_TEST(cp.hosts[0].tlsa_base == "mx.example");
 }
 
+// Issue 7 items 4 and 5: bounds, and what happens past them.
+BOOST_AUTO_TEST_CASE(bounds_on_hosts_addresses_and_records) {
+    FakeResolver r;
+    std::vector<std::pair<int, std::string>> mxs;
+    for (int i = 0; i < 40; ++i) mxs.push_back({i, "mx" + std::to_string(i) + ".example"});
+    r.mx("example", S, mxs);
+    for (int i = 0; i < 40; ++i) {
+        r.addr("mx" + std::to_string(i) + ".example", S, static_cast<std::uint8_t>(i + 1));
+        r.tlsa("mx" + std::to_string(i) + ".example", S, {rec311()});
+    }
+    // mx0: 30 IPv4 and 20 IPv6 addresses.
+    std::vector<Bytes> v4, v6;
+    for (int i = 0; i < 30; ++i) v4.push_back({127, 0, 2, static_cast<std::uint8_t>(i)});
+    for (int i = 0; i < 20; ++i) {
+        Bytes b(16, 0);
+        b[15] = static_cast<std::uint8_t>(i + 1);
+        v6.push_back(b);
+    }
+    r.set("mx0.example", kTypeA, S, v4);
+    r.set("mx0.example", kTypeAaaa, S, v6);
+    // mx1: 257 records; mx2: 256 records but 66,000 bytes of Full(0) data.
+    r.tlsa("mx1.example", S, std::vector<Bytes>(257, rec311()));
+    Bytes big = {3, 0, 0};
+    big.resize(33000, 0x30);
+    r.tlsa("mx2.example", S, {big, big});
+    Plan p = run(r, "example");
+    BOOST_TEST((p.status == DomainStatus::ok));
+    BOOST_REQUIRE(p.hosts.size() == kMaxHosts);
+    BOOST_TEST(p.hosts[0].addresses.size() == 2 * kMaxAddressesPerFamily);
+    BOOST_TEST((p.hosts[0].verdict == HostVerdict::dane));
+    BOOST_TEST((p.hosts[1].verdict == HostVerdict::unreachable), p.hosts[1].reason);
+    BOOST_TEST(p.hosts[1].reason.find("257 records") != std::string::npos, p.hosts[1].reason);
+    BOOST_TEST((p.hosts[2].verdict == HostVerdict::unreachable), p.hosts[2].reason);
+    BOOST_TEST((p.hosts[3].verdict == HostVerdict::dane));
+    BOOST_TEST(p.reason.find("40 MX hosts, the 16 most preferred used") != std::string::npos, p.reason);
+    BOOST_TEST(p.reason.find("30 IPv4 addresses, the first 8 used") != std::string::npos, p.reason);
+    BOOST_TEST(p.reason.find("20 IPv6 addresses, the first 8 used") != std::string::npos, p.reason);
+    for (const auto& a : r.asked) BOOST_TEST(a.find("mx16.example") == std::string::npos, a);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
