@@ -87,11 +87,11 @@ extern "C" {
 
 /* Version of this header. The SONAME major is DANESMTP_VERSION_MAJOR. */
 #define DANESMTP_VERSION_MAJOR 1
-#define DANESMTP_VERSION_MINOR 0
+#define DANESMTP_VERSION_MINOR 1
 #define DANESMTP_VERSION_PATCH 0
-#define DANESMTP_VERSION_STRING "1.0.0"
+#define DANESMTP_VERSION_STRING "1.1.0"
 
-/* The library's version string, "1.0.0". */
+/* The library's version string, "1.1.0". */
 DANESMTP_API const char *danesmtp_version(void);
 /* The library's version as 0xMMmmpp (major, minor, patch). */
 DANESMTP_API unsigned long danesmtp_version_number(void);

@@ -21,10 +21,15 @@
  *         reason     why (quoted)
  *         hosts      the addresses to try, in order ("<;a;b", for route_data)
  *         require_tls  addresses where TLS is mandatory (dane and encrypt)
- *         sni@ADDR   the SNI name for that address
- *       plus per-address keys the event functions read (verdict@, name@,
- *       names@, tlsa@, verified@). PORT defaults to 25, CONFIG to
- *       /etc/danesmtp.conf when it exists.
+ *         host@ADDR  N, the entry of the MX host that address belongs to
+ *         sni.N      the SNI name for the addresses of host N
+ *       plus per-host keys the event functions read (name.N, verdict.N,
+ *       verified.N, and for DANE hosts names.N, tlsa.N, base.N), written
+ *       once per host, never per address. The whole is at most 256 KiB:
+ *       less preferred hosts past that are left out, with a log line.
+ *       PORT defaults to 25, CONFIG to /etc/danesmtp.conf when it exists.
+ *       With audit-only, a destination that would defer while its hosts
+ *       have addresses is routed to them instead (logged).
  *   danesmtp_exim_connect{ADDR}{ADDRESS_DATA}     tcp:connect event: "" when
  *       ADDR is in the plan's host list, else a refusal (the host is skipped).
  *       Each call also starts a fresh certificate chain for tls_cert.
@@ -32,6 +37,10 @@
  *       event: collects the chain from the top down; at depth 0 verifies it
  *       and returns "" (authenticated, or not a DANE host) or a refusal. Logs
  *       one line per verified or failed session in Exim's main log.
+ *   danesmtp_exim_delivery{ADDR}{TLS_CIPHER}{ADDRESS_DATA}  msg:delivery
+ *       event (since 1.1): logs a delivery in clear text to a host whose
+ *       plan required TLS (audit-only lets that happen; it is the downgrade
+ *       the audit log exists to show). Always returns "".
  *   danesmtp_exim_check{DOMAIN}{PORT}{CONFIG}     ACL helper: "ok",
  *       "defer REASON" or "fail REASON" (null MX, no such domain), for a
  *       RCPT-time check and the refuse router; ERROR only for wrong arguments.
@@ -49,6 +58,8 @@ DANESMTP_API int danesmtp_exim_route(unsigned char **yield, int argc, unsigned c
 DANESMTP_API int danesmtp_exim_connect(unsigned char **yield, int argc, unsigned char *argv[]);
 DANESMTP_API int danesmtp_exim_tls_cert(unsigned char **yield, int argc, unsigned char *argv[]);
 DANESMTP_API int danesmtp_exim_check(unsigned char **yield, int argc, unsigned char *argv[]);
+/* Since 1.1 (symbol version DANESMTP_1.1). */
+DANESMTP_API int danesmtp_exim_delivery(unsigned char **yield, int argc, unsigned char *argv[]);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,10 @@ constexpr int kLogMain = 1;
 
 std::string g_yield;  // the string *yield points to until the next call
 
+// The largest address_data the router writes (issue 7 item 4): 16 hosts
+// with a full TLSA RRset of SHA-256 records each fit many times over.
+constexpr std::size_t kMaxAddressData = 256 * 1024;
+
 int reply(unsigned char** yield, int code, std::string text) {
     g_yield = std::move(text);
     if (yield) *yield = reinterpret_cast<unsigned char*>(&g_yield[0]);
@@ -151,6 +155,14 @@ std::vector<unsigned char> base64_decode(const std::string& in, bool* ok) {
         }
     }
     return out;
+}
+
+// host_index - N of the host entry that ADDRESS belongs to ("host@ADDR=N"),
+// "" when the address is not in the plan or N is not a number.
+std::string host_index(std::map<std::string, std::string>& pairs, const std::string& address) {
+    std::string n = pairs["host@" + address];
+    if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos) return "";
+    return n;
 }
 
 // ---- contexts, one per configuration file, for the life of the process.
@@ -266,8 +278,11 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
         std::unique_ptr<danesmtp_plan, PlanFree> plan(raw);
         int status = danesmtp_plan_status(raw);
         bool audit = danesmtp_plan_audit_only(raw);
-        std::string hosts, require_tls, per_address;
+        std::string domain = danesmtp_plan_domain(raw);
+        std::string hosts, require_tls, per_address, per_host;
         std::set<std::string> seen;
+        std::size_t index = 0;  // of the hosts written to address_data
+        std::vector<std::string> dropped;
         for (std::size_t i = 0; i < danesmtp_plan_host_count(raw); ++i) {
             const danesmtp_host* h = danesmtp_plan_host(raw, i);
             int verdict = danesmtp_host_verdict(h);
@@ -284,11 +299,12 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
             for (std::size_t k = 0; k < danesmtp_host_name_count(h); ++k)
                 names += std::string(k ? "," : "") + danesmtp_host_names(h)[k];
             const danesmtp_tlsa* set = danesmtp_host_tlsa(h);
-            for (std::size_t k = 0; k < danesmtp_tlsa_count(set); ++k) {
+            for (std::size_t k = 0; verdict == DANESMTP_HOST_DANE && k < danesmtp_tlsa_count(set); ++k) {
                 danesmtp_tlsa_record r{};
                 danesmtp_tlsa_get(set, k, &r);
                 static const char hex[] = "0123456789abcdef";
                 std::string data;
+                data.reserve(2 * r.data_len);
                 for (std::size_t b = 0; b < r.data_len; ++b) {
                     data += hex[r.data[b] >> 4];
                     data += hex[r.data[b] & 15];
@@ -296,26 +312,60 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
                 tlsa += (k ? "," : "") + std::to_string(r.usage) + ":" + std::to_string(r.selector) + ":" +
                         std::to_string(r.mtype) + ":" + data;
             }
+            // Per host, once: its name, verdict, SNI, and for DANE hosts the
+            // reference identifiers and the TLSA RRset. Addresses point at it
+            // (host@ADDR=N), so nothing repeats per address (issue 7 item 4).
+            std::string n = std::to_string(index);
+            std::string entry = " name." + n + "=" + danesmtp_host_name(h) + " verdict." + n + "=" +
+                                danesmtp_host_verdict_name(verdict) + " sni." + n + "=" +
+                                (*danesmtp_host_sni(h) ? danesmtp_host_sni(h) : danesmtp_host_name(h)) +
+                                " verified." + n + "=" + (danesmtp_host_verified_possible(h) ? "1" : "0");
+            if (verdict == DANESMTP_HOST_DANE)
+                entry += " names." + n + "=" + names + " tlsa." + n + "=" + tlsa + " base." + n + "=" +
+                         danesmtp_host_tlsa_base(h);
+            std::string addrs, addr_keys, tls_addrs;
             for (std::size_t k = 0; k < danesmtp_host_address_count(h); ++k) {
                 std::string a = danesmtp_host_address(h, k);
                 // An address listed under several MX hosts gets the policy of
                 // the most preferred one, once: the transport and the events
                 // must read one verdict per address.
                 if (!seen.insert(a).second) continue;
-                hosts += ";" + a;
+                addrs += ";" + a;
+                addr_keys += " host@" + a + "=" + n;
                 if (!audit && (verdict == DANESMTP_HOST_DANE || verdict == DANESMTP_HOST_ENCRYPT))
-                    require_tls += ";" + a;
-                per_address += " name@" + a + "=" + danesmtp_host_name(h) +
-                               " verdict@" + a + "=" + danesmtp_host_verdict_name(verdict) +
-                               " sni@" + a + "=" + (*danesmtp_host_sni(h) ? danesmtp_host_sni(h) : danesmtp_host_name(h)) +
-                               " verified@" + a + "=" + (danesmtp_host_verified_possible(h) ? "1" : "0");
-                if (verdict == DANESMTP_HOST_DANE)
-                    per_address += " names@" + a + "=" + names + " tlsa@" + a + "=" + tlsa +
-                                   " base@" + a + "=" + danesmtp_host_tlsa_base(h);
+                    tls_addrs += ";" + a;
             }
+            if (addrs.empty()) continue;
+            // The whole of address_data stays under kMaxAddressData: hosts
+            // past it (the least preferred) are left out, with a log line.
+            if (hosts.size() + require_tls.size() + per_address.size() + per_host.size() + addrs.size() +
+                    tls_addrs.size() + addr_keys.size() + entry.size() > kMaxAddressData) {
+                dropped.push_back(danesmtp_host_name(h));
+                continue;
+            }
+            hosts += addrs;
+            require_tls += tls_addrs;
+            per_address += addr_keys;
+            per_host += entry;
+            ++index;
         }
+        if (!dropped.empty())
+            log_main("danesmtp: " + domain + ": " + std::to_string(dropped.size()) +
+                     " MX host(s) left out, the plan would exceed " + std::to_string(kMaxAddressData) +
+                     " bytes (first: " + dropped.front() + ")");
+        std::string reason = danesmtp_plan_reason(raw);
+        if (status == DANESMTP_DOMAIN_OK && !reason.empty()) log_main("danesmtp: " + domain + ": " + reason);
         const char* word = status_word(status);
         if (status == DANESMTP_DOMAIN_OK && hosts.empty()) word = "defer";
+        // Audit-only (issue 7 item 10): the hosts are known, only their
+        // DNSSEC or TLSA state would have deferred the message; it goes to
+        // them, and the log says it would have waited. Without any address
+        // (bogus MX, nothing resolved) there is nowhere to go: defer.
+        if (audit && std::string(word) == "defer" && !hosts.empty()) {
+            log_main("danesmtp: audit-only: " + domain + " would be deferred: " +
+                     (reason.empty() ? std::string("no MX host can be used") : reason));
+            word = "ok";
+        }
         // Cannot decide (bogus or failed DNS, nothing reachable): fail the
         // expansion, which defers the message in the router (RFC 7672
         // section 2.2.1). FAIL, not ERROR: this is DNS, not a config error.
@@ -323,16 +373,14 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
         // changed since danesmtp_refuse looked: defer, and the next attempt
         // bounces it there.
         if (std::string(word) != "ok")
-            return reply(yield, kFail, std::string("DANE: ") +
-                                           (*danesmtp_plan_reason(raw) ? danesmtp_plan_reason(raw)
-                                                                       : "no MX host can be used"));
+            return reply(yield, kFail, std::string("DANE: ") + (reason.empty() ? "no MX host can be used" : reason));
         // Lists use Exim's "<;" syntax (';' as separator): IPv6 addresses
         // hold colons.
         auto list = [](const std::string& items) { return "<;" + (items.empty() ? items : items.substr(1)); };
-        std::string out = std::string("status=") + word + " reason=" + quote(danesmtp_plan_reason(raw)) +
+        std::string out = std::string("status=") + word + " reason=" + quote(reason) +
                           " audit=" + (audit ? "1" : "0") + " config=" + quote(arg(argc, argv, 2)) +
                           " hosts=" + quote(list(hosts)) + " require_tls=" + quote(list(require_tls)) +
-                          per_address;
+                          per_address + per_host;
         return reply(yield, kOk, out);
     } catch (...) {
         return reply_static(yield, kError, "danesmtp: internal error in danesmtp_exim_route");
@@ -406,8 +454,9 @@ int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[
         // Depth 0: the whole chain is here.
         Collected chain = std::move(g_chain);
         g_chain = Collected();
-        std::string verdict = pairs["verdict@" + address];
-        std::string name = pairs["name@" + address];
+        std::string n = host_index(pairs, address);
+        std::string verdict = n.empty() ? "" : pairs["verdict." + n];
+        std::string name = n.empty() ? "" : pairs["name." + n];
         std::string who = "H=" + (name.empty() ? std::string("?") : name) + " [" + address + "]";
         if (verdict.empty()) {
             std::string why = "danesmtp: " + who + " is not in the DANE plan for this destination";
@@ -424,7 +473,7 @@ int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[
         danesmtp_result* res = nullptr;
         danesmtp_tlsa_new(&set);
         danesmtp_chain_new(&c);
-        for (const auto& rec : split(pairs["tlsa@" + address], ',')) {
+        for (const auto& rec : split(pairs["tlsa." + n], ',')) {
             auto f = split(rec, ':');
             std::string text = f.size() == 4 ? f[0] + " " + f[1] + " " + f[2] + " " + f[3] : rec;
             if (danesmtp_tlsa_add_text(set, text.c_str()) != DANESMTP_OK)
@@ -434,9 +483,9 @@ int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[
         for (auto it = chain.top_down.rbegin(); result.empty() && it != chain.top_down.rend(); ++it)
             if (danesmtp_chain_add_der(c, it->data(), it->size()) != DANESMTP_OK)
                 result = std::string("certificate rejected: ") + danesmtp_last_error();
-        std::vector<std::string> names = split(pairs["names@" + address], ',');
+        std::vector<std::string> names = split(pairs["names." + n], ',');
         std::vector<const char*> cnames;
-        for (const auto& n : names) cnames.push_back(n.c_str());
+        for (const auto& ref : names) cnames.push_back(ref.c_str());
         danesmtp_ctx* ctx = nullptr;
         std::string err;
         if (result.empty()) {
@@ -461,9 +510,9 @@ int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[
         danesmtp_chain_free(c);
         danesmtp_tlsa_free(set);
 
-        std::string base = pairs["base@" + address];
+        std::string base = pairs["base." + n];
         if (result.empty()) {
-            log_main("danesmtp: " + who + " DANE " + (pairs["verified@" + address] == "1" ? "verified" : "trusted") +
+            log_main("danesmtp: " + who + " DANE " + (pairs["verified." + n] == "1" ? "verified" : "trusted") +
                      " base=" + base + ": " + detail);
             return reply(yield, kOk, "");
         }
@@ -476,6 +525,33 @@ int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[
     } catch (...) {
         g_chain = Collected();
         return reply_static(yield, kOk, "danesmtp: internal error in danesmtp_exim_tls_cert");
+    }
+}
+
+int danesmtp_exim_delivery(unsigned char** yield, int argc, unsigned char* argv[]) {
+    // msg:delivery event: Exim ignores its result; this only logs. A DANE
+    // or encrypt host that took the message without TLS is the downgrade
+    // audit-only mode exists to show (issue 7 item 11): tls:cert never fires
+    // then, so this is the only place that sees it. Without audit-only,
+    // hosts_require_tls makes it impossible; if it ever happened it is
+    // logged all the same.
+    try {
+        if (argc != 3)
+            return reply(yield, kOk, "danesmtp_exim_delivery takes ADDRESS, TLS_CIPHER and ADDRESS_DATA, got " +
+                                         std::to_string(argc) + " argument(s)");
+        std::string address = arg(argc, argv, 0), cipher = arg(argc, argv, 1);
+        auto pairs = parse_pairs(arg(argc, argv, 2));
+        std::string n = host_index(pairs, address);
+        if (n.empty()) return reply(yield, kOk, "");
+        std::string verdict = pairs["verdict." + n];
+        if (!cipher.empty() || (verdict != "dane" && verdict != "encrypt")) return reply(yield, kOk, "");
+        std::string who = "H=" + pairs["name." + n] + " [" + address + "]";
+        log_main("danesmtp: " + who + " delivered in clear text although " +
+                 (verdict == "dane" ? "DANE requires authenticated TLS" : "its TLSA records require TLS") +
+                 (pairs["audit"] == "1" ? " (audit-only, not enforced)" : " (policy violated)"));
+        return reply(yield, kOk, "");
+    } catch (...) {
+        return reply_static(yield, kOk, "");
     }
 }
 

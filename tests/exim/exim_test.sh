@@ -131,10 +131,39 @@ check "plugin unloadable deferred" 'log_lines "user@ee.dane.test" | grep -q "== 
 send "$W/exim-audit.conf" agility.dane.test t-audit
 delivered_tls "audit-only" agility.dane.test "$LAB_HOST_mx_agility" mx.agility.dane.test t-audit
 check "audit-only logged" 'log_has "H=mx.agility.dane.test [$LAB_HOST_mx_agility] DANE failed (audit-only, not enforced)"'
+# audit-only, the only MX host has a bogus TLSA RRset: tried all the same
+# (issue 7 item 10), what would have deferred it logged
+send "$W/exim-audit.conf" bogustlsa.dane.test t-audit-bogus
+delivered_tls "audit-only, bogus TLSA on the only MX" bogustlsa.dane.test "$LAB_HOST_mx_bogustlsa" "" t-audit-bogus
+check "audit-only: would be skipped, logged" 'log_has "danesmtp: audit-only: mx.bogustlsa.dane.test would be skipped: TLSA lookup"'
+check "audit-only: would be deferred, logged" 'log_has "danesmtp: audit-only: bogustlsa.dane.test would be deferred"'
+# audit-only, a DANE host that does not offer STARTTLS: delivered in clear
+# text (audit-only does not block) and that downgrade is logged (item 11)
+send "$W/exim-audit.conf" nostarttls.dane.test t-audit-clear
+f=$(spool_file t-audit-clear "$LAB_HOST_mx_nostarttls")
+check "audit-only, STARTTLS stripped: delivered" '[ -n "$f" ] && [ "$(header "$f" X-Lab-TLS)" = no ]'
+check "audit-only, STARTTLS stripped: logged" 'log_has "danesmtp: H=mx.nostarttls.dane.test [$LAB_HOST_mx_nostarttls] delivered in clear text although DANE requires authenticated TLS (audit-only, not enforced)"'
 send "$W/exim.conf" agility.dane.test t-agility
 not_delivered "digest agility enforced" t-agility
 check "digest agility: queued" '[ "$(queued agility.dane.test)" = 1 ]'
 check "digest agility: refusal logged" 'log_lines "mx.agility.dane.test" | grep -q "DANE failed base="'
+
+# ---- 14b. names and volume from hostile zones (issue 7 items 1, 4, 5)
+# a secure CNAME to a target with a space in a label: the TLSA RRset there
+# does not match the server's key; the host is unreachable, the message waits
+send "$W/exim.conf" oddcname.dane.test t-oddcname
+not_delivered "CNAME target with odd bytes" t-oddcname
+check "CNAME target with odd bytes: deferred" '[ "$(queued oddcname.dane.test)" = 1 ]'
+# the best MX host has 300 TLSA records: skipped, the second MX host used
+send "$W/exim.conf" manytlsa.dane.test t-manytlsa
+delivered_tls "300 TLSA records on the best MX" manytlsa.dane.test "$LAB_HOST_mx2_manytlsa" mx2.manytlsa.dane.test t-manytlsa
+# 1500 addresses and 256 TLSA records on the best MX host: the plan stays
+# small (8 addresses, one copy of the records), the message is delivered
+out=$(printf '%s\n' "\${dlfunc{$B/libdanesmtp.so.1}{danesmtp_exim_route}{manyaddr.dane.test}{$LAB_SMTP_PORT}{$W/danesmtp.conf}}" |
+      "$EXIM" -C "$W/exim.conf" -be 2>&1)
+size=${#out}
+check "1500 addresses: address_data of $size bytes, under 64 KiB" '[ "$size" -gt 1000 ] && [ "$size" -lt 65536 ]'
+check "1500 addresses: one copy of the TLSA RRset" '[ "$(printf "%s" "$out" | grep -o "tlsa\.[0-9]*=" | wc -l)" = 2 ]'
 
 # ---- 15. the -be one-liners an administrator uses to check the install
 be() { printf '%s\n' "$1" | "$EXIM" -C "$W/exim.conf" -be 2>&1 | head -1; }
@@ -179,6 +208,9 @@ printf 'EHLO client.invalid\r\nMAIL FROM:<>\r\nRCPT TO:<user@bogus.test>\r\nRCPT
     "$EXIM" -C "$SRC/exim-config/exim4.conf.standalone" $SA -bh 127.0.0.1 >"$W/bh.out" 2>&1
 check "RCPT check defers a bogus domain" 'grep -q "^451.4.7.5 DANE: MX lookup bogus" "$W/bh.out"'
 check "RCPT check accepts a DANE domain" '[ "$(grep -c "^250 Accepted" "$W/bh.out")" = 1 ]'
+
+# ---- 19. nothing from the plugin or libunbound on Exim's stderr (item 12)
+check "no stray output on stderr" '! grep -q "libunbound\|tube msg" "$W/send.out"'
 
 if [ "$fail" != 0 ]; then
     echo "---- Exim main log" >&2; tail -60 "$MAINLOG" >&2

@@ -9,6 +9,12 @@
 
 #include <openssl/evp.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
 #include "danesmtp_exim.h"
 #include "fixture.hpp"
 
@@ -16,7 +22,8 @@
 static_assert(OK == 0 && DEFER == 1 && FAIL == 2 && ERROR == 3 && LOG_MAIN == 1,
               "Exim's dlfunc codes changed: see plugin/exim/exim.cpp");
 static exim_dlfunc_t* const kTypeChecks[] = {danesmtp_exim_route, danesmtp_exim_check,
-                                             danesmtp_exim_connect, danesmtp_exim_tls_cert};
+                                             danesmtp_exim_connect, danesmtp_exim_tls_cert,
+                                             danesmtp_exim_delivery};
 
 namespace {
 
@@ -50,10 +57,9 @@ std::string tlsa_field(const danesmtp::core::TlsaRecord& r) {
 std::string plan_for(const std::string& addr, const std::string& tlsa, const std::string& names,
                      bool audit = false) {
     return "status=ok reason=\"\" audit=" + std::string(audit ? "1" : "0") +
-           " config=\"\" hosts=\"<;" + addr + "\" require_tls=\"<;" + addr + "\" name@" + addr +
-           "=mx.example.net verdict@" + addr + "=dane sni@" + addr + "=mx.example.net verified@" +
-           addr + "=1 names@" + addr + "=" + names + " tlsa@" + addr + "=" + tlsa + " base@" + addr +
-           "=mx.example.net";
+           " config=\"\" hosts=\"<;" + addr + "\" require_tls=\"<;" + addr + "\" host@" + addr +
+           "=0 name.0=mx.example.net verdict.0=dane sni.0=mx.example.net verified.0=1 names.0=" + names +
+           " tlsa.0=" + tlsa + " base.0=mx.example.net";
 }
 
 // One handshake: tls:cert events from the top of the chain to the leaf.
@@ -160,8 +166,8 @@ BOOST_AUTO_TEST_CASE(dane_ee_names_and_audit) {
 }
 
 BOOST_AUTO_TEST_CASE(hosts_without_dane_and_unknown_hosts) {
-    std::string plan = "status=ok hosts=\"<;127.0.1.5;127.0.1.6\" verdict@127.0.1.5=encrypt "
-                       "verdict@127.0.1.6=may";
+    std::string plan = "status=ok hosts=\"<;127.0.1.5;127.0.1.6\" host@127.0.1.5=0 host@127.0.1.6=1 "
+                       "verdict.0=encrypt verdict.1=may";
     BOOST_TEST(handshake({"ee-rsa"}, "127.0.1.5", plan).out == "");
     BOOST_TEST(handshake({"ee-rsa"}, "127.0.1.6", plan).out == "");
     Call unknown = handshake({"ee-rsa"}, "127.0.1.7", plan);
@@ -180,11 +186,15 @@ BOOST_AUTO_TEST_CASE(first_key_wins_as_in_exim) {
     // the events must read the same value, or the transport and the event
     // would apply different policies to one address.
     std::string ee = tlsa_field(fixture::record(3, 1, 1, "ee-ec"));
-    std::string plan = plan_for("127.0.1.1", ee, "mx.example.net") + " verdict@127.0.1.1=may";
+    std::string plan = plan_for("127.0.1.1", ee, "mx.example.net") + " verdict.0=may host@127.0.1.1=1";
     BOOST_TEST(!handshake({"ee-rsa"}, "127.0.1.1", plan).out.empty());
-    std::string upper = "status=ok hosts=\"<;127.0.1.1\" VERDICT@127.0.1.1=may " +
+    std::string upper = "status=ok hosts=\"<;127.0.1.1\" VERDICT.0=may " +
                         plan_for("127.0.1.1", ee, "mx.example.net").substr(10);
     BOOST_TEST(handshake({"ee-rsa"}, "127.0.1.1", upper).out.empty());
+    std::string other = "status=ok hosts=\"<;127.0.1.1\" HOST@127.0.1.1=7 " +
+                        plan_for("127.0.1.1", ee, "mx.example.net").substr(10);
+    // host 7 has no entry: not a DANE host of the plan, refused.
+    BOOST_TEST(!handshake({"ee-ec"}, "127.0.1.1", other).out.empty());
 }
 
 BOOST_AUTO_TEST_CASE(missing_certificate_event_refuses) {
@@ -194,6 +204,54 @@ BOOST_AUTO_TEST_CASE(missing_certificate_event_refuses) {
     call(danesmtp_exim_tls_cert, {"2", b64(fixture::der("root")), "127.0.1.1", plan});
     Call c = call(danesmtp_exim_tls_cert, {"0", b64(fixture::der("leaf-san")), "127.0.1.1", plan});
     BOOST_TEST(c.out.find("incomplete") != std::string::npos, c.out);
+}
+
+// What a function writes to stderr (its log outside Exim) while it runs.
+template <class F>
+std::string captured_log(F&& f) {
+    setenv("DANESMTP_EXIM_LOG_STDERR", "1", 1);
+    std::fflush(stderr);
+    int saved = dup(2);
+    int fds[2];
+    BOOST_REQUIRE(pipe(fds) == 0);
+    dup2(fds[1], 2);
+    close(fds[1]);
+    f();
+    std::fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    std::string out;
+    char buf[4096];
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    close(fds[0]);
+    unsetenv("DANESMTP_EXIM_LOG_STDERR");
+    return out;
+}
+
+// Issue 7 item 11: a delivery without TLS to a host whose plan required it
+// (only audit-only lets it happen) is logged from the msg:delivery event.
+BOOST_AUTO_TEST_CASE(clear_text_delivery_to_a_dane_host_is_logged) {
+    std::string ee = tlsa_field(fixture::record(3, 1, 1, "ee-ec"));
+    std::string audit = plan_for("127.0.1.1", ee, "mx.example.net", true);
+    Call c{};
+    std::string log = captured_log([&] { c = call(danesmtp_exim_delivery, {"127.0.1.1", "", audit}); });
+    BOOST_TEST(c.rc == OK);
+    BOOST_TEST(c.out == "");
+    BOOST_TEST(log.find("H=mx.example.net [127.0.1.1] delivered in clear text although DANE requires "
+                        "authenticated TLS (audit-only, not enforced)") != std::string::npos, log);
+    // Over TLS: nothing to say here (tls:cert logged the verdict).
+    log = captured_log([&] { call(danesmtp_exim_delivery, {"127.0.1.1", "TLS1.3:AES256", audit}); });
+    BOOST_TEST(log == "");
+    // A host without TLS requirements, an address outside the plan, bad arguments: no line, no failure.
+    std::string may = "status=ok hosts=\"<;127.0.1.6\" host@127.0.1.6=0 verdict.0=may name.0=x";
+    log = captured_log([&] {
+        BOOST_TEST(call(danesmtp_exim_delivery, {"127.0.1.6", "", may}).rc == OK);
+        BOOST_TEST(call(danesmtp_exim_delivery, {"127.0.9.9", "", audit}).rc == OK);
+    });
+    BOOST_TEST(log == "");
+    BOOST_TEST(call(danesmtp_exim_delivery, {"x"}).rc == OK);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
