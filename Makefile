@@ -47,7 +47,7 @@ UNIT      := $(B)/unit-tests
 CAPI_TEST := $(B)/capi-test
 PKI       := $(B)/pki
 
-.PHONY: tsan-test fuzz all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test deb deb-test
+.PHONY: soak tsan-test fuzz all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test deb deb-test
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(CLI)
@@ -115,19 +115,37 @@ exim-test: $(LIB) $(PKI)/.done
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
 	bash tests/exim/exim_test.sh $(B) $(LAB); rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
-# Fuzzing: `make fuzz` runs libFuzzer (clang) on every parser for
-# FUZZ_SECONDS; make check replays the corpus under ASan+UBSan with g++.
+# Soak: the real exim4 delivering SOAK_MESSAGES (default 1000) messages to
+# the lab while faults are injected (tests/soak/soak.sh); not in make check.
+soak: $(LIB) $(PKI)/.done
+	bash tests/lab/lab.sh up $(B)/soak-lab $(PKI)
+	bash tests/soak/soak.sh $(B) $(B)/soak-lab; rc=$$?; bash tests/lab/lab.sh down $(B)/soak-lab; exit $$rc
+
+# Fuzzing: one libFuzzer target per parser, tests/fuzz/fuzz_<name>.cpp.
+# `make fuzz` builds $(B)/fuzz-<name> with clang and runs each for
+# FUZZ_SECONDS, or for FUZZ_RUNS executions when set (make fuzz
+# FUZZ_RUNS=10000000), on tests/fuzz/corpus/<name>, $(B)/fuzz-seeds/<name>
+# and what it found before in $(B)/fuzz-corpus/<name>; FUZZ_TARGETS picks
+# some. make check replays every corpus under ASan+UBSan with g++: one binary
+# with every target in it, each registered by name (-DFUZZ_REPLAY).
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := tests/fuzz/fuzz.cpp $(CORE_SRC) $(CAPI_SRC)
-$(SAN)/fuzz-replay: $(call obj,$(SAN),$(FUZZ_SRC) tests/fuzz/fuzz_replay.cpp)
+FUZZ_RUNS    ?=
+FUZZ_NAMES   := $(filter-out replay,$(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp)))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(SAN)/obj/tests/fuzz/%.o: CPPFLAGS += -DFUZZ_REPLAY
+$(SAN)/fuzz-replay: $(call obj,$(SAN),$(FUZZ_NAMES:%=tests/fuzz/fuzz_%.cpp) tests/fuzz/fuzz_replay.cpp $(CORE_SRC) $(CAPI_SRC))
 	$(CXX) $(SANFLAGS) -pthread -o $@ $^ $(LIBS)
 
-$(B)/fuzz: $(FUZZ_SRC)
-	clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $^ $(LIBS)
+$(B)/fuzz-build/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	clang++ -std=c++17 -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(CPPFLAGS) -MMD -MP -c $< -o $@
 
-fuzz: $(B)/fuzz $(B)/fuzz-seeds/.done
-	mkdir -p $(B)/fuzz-corpus
-	./$(B)/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz-corpus tests/fuzz/corpus $(B)/fuzz-seeds
+$(FUZZ_NAMES:%=$(B)/fuzz-%): $(B)/fuzz-%: $(call obj,$(B)/fuzz-build,tests/fuzz/fuzz_%.cpp $(CORE_SRC) $(CAPI_SRC))
+	clang++ -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz-%) $(B)/fuzz-seeds/.done
+	sh tests/fuzz/run.sh $(B) "$(FUZZ_SECONDS)" "$(FUZZ_RUNS)" $(FUZZ_TARGETS)
 
 $(PKI)/.done: tests/pki/make-pki.sh
 	bash tests/pki/make-pki.sh $(PKI)
@@ -156,17 +174,13 @@ tsan-test: $(TSAN)/threads $(PKI)/.done
 	DANESMTP_PKI=$(PKI) TSAN_OPTIONS=halt_on_error=1 ./$(TSAN)/threads --run_test=threads --report_level=short
 
 # Seeds made from the generated PKI at test time (no key or certificate is
-# committed): the parser byte (fuzz.cpp) followed by the file.
-$(B)/fuzz-seeds/.done: $(PKI)/.done
-	rm -rf $(B)/fuzz-seeds && mkdir -p $(B)/fuzz-seeds
-	for f in ee-ec ee-rsa leaf-san root; do \
-	  { printf '\002'; cat $(PKI)/$$f.der; } > $(B)/fuzz-seeds/der-$$f; \
-	  { printf '\004'; cat $(PKI)/$$f.key; } > $(B)/fuzz-seeds/key-$$f; done
-	{ printf '\003'; cat $(PKI)/leaf-san.full.pem; } > $(B)/fuzz-seeds/pem-leaf-san
+# committed), one directory per target: $(B)/fuzz-seeds/<name>/.
+$(B)/fuzz-seeds/.done: $(PKI)/.done tests/fuzz/make-seeds.sh
+	sh tests/fuzz/make-seeds.sh $(PKI) $(B)/fuzz-seeds
 	touch $@
 
 asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(B)/fuzz-seeds/.done
-	./$(SAN)/fuzz-replay tests/fuzz/corpus $(B)/fuzz-seeds
+	./$(SAN)/fuzz-replay --require-all tests/fuzz/corpus $(B)/fuzz-seeds
 	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/unit-tests --report_level=short
 	DANESMTP_PKI=$(PKI) ASAN_OPTIONS=detect_leaks=1 ./$(SAN)/capi-test
 

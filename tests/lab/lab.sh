@@ -5,6 +5,9 @@
 #   tests/lab/lab.sh up STATE PKI    build everything into STATE and start it
 #   tests/lab/lab.sh down STATE      stop what `up` started (safe to repeat)
 #   tests/lab/lab.sh status STATE    show what is running (exit 1 if not all)
+#   tests/lab/lab.sh set-tlsa STATE OWNER "U S M REF"   change a TLSA RRset
+#   tests/lab/lab.sh restart STATE nsd|unbound|IP       kill one process, start it again
+#   (faults: a file STATE/faults/IP/die or .../stall, see tests/lab/smtpd.py)
 #
 # PKI is a directory made by tests/pki/make-pki.sh.  The zones, hosts and
 # TLSA records come from tests/lab/cases (its format is documented there);
@@ -68,6 +71,7 @@ usage() {
     cat >&2 <<EOF
 usage: $prog up STATE PKI
        $prog set-tlsa STATE OWNER "U S M pki:NAME|lab:NAME|hex:HEX"
+       $prog restart STATE nsd|unbound|IP
        $prog down STATE
        $prog status STATE
 EOF
@@ -163,6 +167,69 @@ start() {
     "$@" </dev/null >>"$logf" 2>&1 &
     echo "$!" >>"$STATE/pids"
     echo "$! $kind $what $logf" >>"$STATE/procs"
+}
+
+# start_smtpd IP HOST CHAIN KEY FLAGS: one lab SMTP server (STATE and PY set).
+start_smtpd() {
+    local ip=$1 host=$2 chain=$3 key=$4 flags=$5
+    local -a args=(--listen "$ip:$SMTP_PORT" --cert "$chain" --key "$key"
+          --spool "$STATE/spool/$ip" --hostname "$host"
+          --pidfile "$STATE/run/smtpd-$ip.pid" --fault-dir "$STATE/faults/$ip")
+    mkdir -p "$STATE/faults/$ip"
+    case ,$flags, in *,no-starttls,*) args+=(--no-starttls) ;; esac
+    case ,$flags, in *,broken-tls,*) args+=(--broken-tls) ;; esac
+    start smtpd "$ip:$SMTP_PORT" "$STATE/log/smtpd-$ip.log" \
+        "$PY" -S "$LAB_DIR/smtpd.py" "${args[@]}"
+}
+
+# restart STATE nsd|unbound|IP: stop that process of the lab (by its PID,
+# with SIGKILL for an SMTP server, as a crash would) and start it again;
+# for an SMTP server, only when it is not running (it may have died of a
+# fault already). The soak test's fault injection.
+do_restart() {
+    STATE=$1
+    local what=$2 pid kind w logf label ip host chain key flags old=""
+    PY=$("$PYTHON" -c 'import sys; print(sys.executable)')
+    while read -r pid kind w logf; do
+        case $what in
+            nsd) [ "$kind" = nsd ] || continue ;;
+            unbound) [ "$kind" = unbound ] || continue ;;
+            *) [ "$kind" = smtpd ] && [ "$w" = "$what:$SMTP_PORT" ] || continue ;;
+        esac
+        old=$pid
+        break
+    done <"$STATE/procs"
+    if [ -n "$old" ] && is_ours "$old" "$STATE"; then
+        local -a all=("$old")
+        for pid in $(descendants "$old"); do all+=("$pid"); done
+        if [ "$what" = nsd ] || [ "$what" = unbound ]; then
+            kill -TERM "$old" 2>/dev/null || true
+        else
+            kill -KILL "$old" 2>/dev/null || true
+        fi
+        for _ in $(seq 50); do
+            local left=0
+            for pid in "${all[@]}"; do alive "$pid" && left=1; done
+            [ "$left" = 0 ] && break
+            sleep 0.1
+        done
+        for pid in "${all[@]}"; do alive "$pid" && kill -KILL "$pid" 2>/dev/null; done
+    fi
+    if [ -n "$old" ]; then
+        sed -i "/^$old\$/d" "$STATE/pids"
+        sed -i "/^$old /d" "$STATE/procs"
+    fi
+    case $what in
+        nsd)
+            start nsd "$DNS_ADDR_PORT" "$STATE/log/nsd.log" nsd -d -c "$STATE/nsd/nsd.conf" ;;
+        unbound)
+            start unbound "$RESOLVER_ADDR:53" "$STATE/log/unbound.log" \
+                unbound -d -c "$STATE/unbound-fwd/unbound.conf" ;;
+        *)
+            while read -r label ip host chain key flags; do
+                [ "$ip" = "$what" ] && start_smtpd "$ip" "$host" "$chain" "$key" "$flags"
+            done <"$STATE/servers" ;;
+    esac
 }
 
 do_up() {
@@ -262,13 +329,7 @@ UNB
 
     while read -r label ip host chain key flags; do
         [ -n "$label" ] || continue
-        args=(--listen "$ip:$SMTP_PORT" --cert "$chain" --key "$key"
-              --spool "$STATE/spool/$ip" --hostname "$host"
-              --pidfile "$STATE/run/smtpd-$ip.pid")
-        case ,$flags, in *,no-starttls,*) args+=(--no-starttls) ;; esac
-        case ,$flags, in *,broken-tls,*) args+=(--broken-tls) ;; esac
-        start smtpd "$ip:$SMTP_PORT" "$STATE/log/smtpd-$ip.log" \
-            "$PY" -S "$LAB_DIR/smtpd.py" "${args[@]}"
+        start_smtpd "$ip" "$host" "$chain" "$key" "$flags"
     done <"$STATE/servers"
 
     "$PY" -S "$LAB_DIR/labgen.py" wait --state "$STATE" \
@@ -328,6 +389,10 @@ case $cmd in
     set-tlsa)
         [ "$#" -eq 3 ] || usage
         do_set_tlsa "$1" "$2" "$3"
+        ;;
+    restart)
+        [ "$#" -eq 2 ] || usage
+        do_restart "$(cd -- "$1" && pwd)" "$2"
         ;;
     down)
         [ "$#" -eq 1 ] || usage

@@ -19,6 +19,14 @@ After STARTTLS the client must say EHLO/HELO again.
 --broken-tls   STARTTLS is advertised and answered with 220, then the
                server reads the ClientHello, sends bytes that are not TLS and
                closes: every handshake fails.
+--fault-dir D  faults a test switches on at run time (the soak test):
+               D/die    present when a DATA command arrives: the file is
+                        removed and the process exits at once (exit status
+                        70), before the message is accepted: a server killed
+                        mid-session, never a half-accepted message
+               D/stall  present when a TLS handshake completes: the session
+                        says nothing for the number of seconds in the file
+                        (default 30), then closes
 
 Each accepted message is written (atomically: a hidden temporary file is
 renamed) to DIR/<UTC timestamp>-<n>.eml, n counting from 1 per process,
@@ -230,6 +238,12 @@ class Session:
             log.info("%s: TLS handshake failed: %s", self.peer, e)
             raise Closed("handshake failed")
         self.sock.settimeout(CMD_TIMEOUT)
+        stall = self.srv.fault("stall")
+        if stall is not None:
+            seconds = int(stall) if stall.strip().isdigit() else 30
+            log.info("%s: fault: stalling %d s after STARTTLS", self.peer, seconds)
+            time.sleep(seconds)
+            raise Closed("stalled")
         self.tls = True
         self.tls_version = self.sock.version() or "unknown"
         self.sni = self.srv.tls_state.sni
@@ -274,6 +288,10 @@ class Session:
             return self.error(503, "5.5.1 Error: need MAIL command")
         if not self.rcpts:
             return self.error(554, "5.5.1 Error: no valid recipients")
+        if self.srv.fault("die", take=True) is not None:
+            log.info("%s: fault: the server dies in the middle of the session", self.peer)
+            logging.shutdown()
+            os._exit(70)
         self.reply(354, "End data with <CR><LF>.<CR><LF>")
         body = []
         size = 0
@@ -334,6 +352,7 @@ class Server:
         self.no_starttls = opts.no_starttls
         self.broken_tls = opts.broken_tls
         self.spool = Spool(opts.spool)
+        self.fault_dir = opts.fault_dir
         self.tls_state = threading.local()
         self.ctx = None
         if not self.no_starttls:
@@ -341,6 +360,21 @@ class Server:
             ctx.load_cert_chain(opts.cert, opts.key)
             ctx.sni_callback = self.on_sni
             self.ctx = ctx
+
+    def fault(self, name, take=False):
+        """The text of fault file NAME, or None when it is not switched on;
+        take=True removes it (a one-shot fault)."""
+        if not self.fault_dir:
+            return None
+        path = os.path.join(self.fault_dir, name)
+        try:
+            with open(path) as f:
+                text = f.read()
+            if take:
+                os.unlink(path)
+            return text
+        except OSError:
+            return None
 
     def on_sni(self, sslobj, server_name, ctx):
         # Runs inside the handshake, in the connection's own thread.
@@ -412,6 +446,7 @@ def main():
     p.add_argument("--no-starttls", action="store_true")
     p.add_argument("--broken-tls", action="store_true")
     p.add_argument("--hostname", metavar="NAME")
+    p.add_argument("--fault-dir", metavar="DIR")
     p.add_argument("--pidfile", metavar="FILE")
     opts = p.parse_args()
     if not opts.no_starttls and not (opts.cert and opts.key):
