@@ -109,8 +109,9 @@ done
 # ---- faults, for FAULT_SECONDS
 declare -A FAULTS
 fault() { FAULTS[$1]=$(( ${FAULTS[$1]:-0} + 1 )); }
-# exim4 processes whose parent is an exim4 process and that hold no spool
-# lock: libunbound's resolver processes (forked, not exec'd, by a delivery).
+# libunbound's resolver processes: forked (not exec'd) by an Exim delivery
+# process, so exim4 children of exim4, and the only ones with an epoll
+# descriptor (libunbound's event loop; Exim itself uses poll/select).
 kill_libunbound() {
     local n=0 pid ppid comm pcomm
     for f in /proc/[0-9]*/stat; do
@@ -122,9 +123,7 @@ kill_libunbound() {
         read -r pstat 2>/dev/null <"/proc/$ppid/stat" || continue
         pcomm=${pstat#*(}; pcomm=${pcomm%%)*}
         [ "$pcomm" = exim4 ] || continue
-        # libunbound's process has an inet datagram socket of its own and no
-        # open spool file; a transport process has its -D/-H files open.
-        if ls -l "/proc/$pid/fd" 2>/dev/null | grep -q "$W/spool/input"; then continue; fi
+        ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'anon_inode:\[eventpoll\]' || continue
         kill -KILL "$pid" 2>/dev/null && n=$((n + 1))
     done
     echo "$n"
