@@ -103,10 +103,18 @@ $(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/cli/smtp.cpp) $(LI
 # The lab: NSD with signed zones and STARTTLS servers on 127.0.1.x, up for
 # the run and down afterwards whatever the result (tests/lab/lab.sh). The lab
 # suite runs under valgrind: it is the one that drives libunbound for real.
-lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done
+# The threaded and forking lab tests run again under ThreadSanitizer (the
+# resolver shared by many threads, tests/lab/test_lab.cpp).
+TSAN_LAB_TESTS := lab/threads_proceed_independently_and_fork_meanwhile,one_context_many_threads,fork_while_the_resolver_starts,resolver_process_death_sigpipe_default
+build/tsan/lab-tests: tests/lab/test_lab.cpp plugin/cli/smtp.cpp $(CORE_SRC) $(CAPI_SRC)
+	@mkdir -p build/tsan
+	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
+
+lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done build/tsan/lab-tests
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
 	DANESMTP_REQUIRE_RESOLVER=$$([ "$$(id -u)" = 0 ] && echo 1 || echo 0) DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) valgrind -q --error-exitcode=9 --child-silent-after-fork=yes \
 	  --leak-check=full --errors-for-leak-kinds=definite,indirect ./$(B)/lab-tests --report_level=short \
+	  && DANESMTP_LAB=$(LAB) TSAN_OPTIONS=halt_on_error=1 ./build/tsan/lab-tests --run_test=$(TSAN_LAB_TESTS) --report_level=short \
 	  && LD_LIBRARY_PATH=$(B) sh tests/lab/cli_lab_test.sh $(CLI) $(LAB); \
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
@@ -186,7 +194,7 @@ asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(B)/fuzz-seeds
 
 check: deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(B)/lab-tests \
-	  $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(TSAN)/threads
+	  $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(TSAN)/threads build/tsan/lab-tests
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory asan-test
 	$(MAKE) --no-print-directory tsan-test
