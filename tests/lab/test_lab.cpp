@@ -100,11 +100,41 @@ Ctx make_ctx(const std::string& extra = "", bool via_resolver = false) {
     return Ctx(c);
 }
 
+std::string stub_lines() {
+    std::string text;
+    std::ifstream stubs(Lab::get().state + "/stubs");
+    std::string zone, addr;
+    while (stubs >> zone >> addr) text += "stub = " + zone + " " + addr + "\n";
+    return text;
+}
+
+// A context from configuration text alone.
+Ctx ctx_of(const std::string& text) {
+    danesmtp_options o = DANESMTP_OPTIONS_INIT;
+    o.config_text = text.c_str();
+    danesmtp_ctx* c = nullptr;
+    BOOST_REQUIRE_MESSAGE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK, danesmtp_last_error());
+    return Ctx(c);
+}
+
+// The self-test fails with a message holding `needle`, and lookups defer.
+void expect_unusable_resolver(danesmtp_ctx* ctx, const std::string& needle);
+
 Plan lookup(danesmtp_ctx* ctx, const std::string& domain) {
     danesmtp_plan* p = nullptr;
     int rc = danesmtp_lookup_domain(ctx, domain.c_str(), Lab::get().port, &p);
     BOOST_REQUIRE_MESSAGE(rc == DANESMTP_OK, domain << ": " << danesmtp_last_error());
     return Plan(p);
+}
+
+void expect_unusable_resolver(danesmtp_ctx* ctx, const std::string& needle) {
+    BOOST_TEST(danesmtp_selftest(ctx) == DANESMTP_E_RESOLVER);
+    std::string why = danesmtp_last_error();
+    BOOST_TEST(why.find(needle) != std::string::npos, why);
+    // Lookups defer with that reason: never "everything insecure".
+    Plan p = lookup(ctx, "ee.dane.test");
+    BOOST_TEST(danesmtp_plan_status(p.get()) == DANESMTP_DOMAIN_DEFER);
+    BOOST_TEST(std::string(danesmtp_plan_reason(p.get())).find("resolver unusable") != std::string::npos);
 }
 
 // What happened when we connected and verified, as an MTA would.
@@ -331,45 +361,18 @@ BOOST_AUTO_TEST_CASE(insecure_mx_policy_knobs) {
 
 BOOST_AUTO_TEST_CASE(resolver_that_cannot_validate_is_named) {
     // A trust anchor that does not match the lab's keys: validation fails.
-    std::string text = "trust-anchor = test. 3600 IN DS 12345 13 2 "
-                       "0000000000000000000000000000000000000000000000000000000000000000\nroot-anchor = no\n";
-    std::ifstream stubs(Lab::get().state + "/stubs");
-    std::string zone, addr;
-    while (stubs >> zone >> addr) text += "stub = " + zone + " " + addr + "\n";
-    danesmtp_options o = DANESMTP_OPTIONS_INIT;
-    o.config_text = text.c_str();
-    danesmtp_ctx* c = nullptr;
-    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
-    Ctx ctx(c);
-    BOOST_TEST(danesmtp_selftest(ctx.get()) == DANESMTP_E_RESOLVER);
-    std::string why = danesmtp_last_error();
-    BOOST_TEST(why.find("DNSSEC validation fails") != std::string::npos, why);
-    // Lookups defer with that reason: never "everything insecure".
-    Plan p = lookup(ctx.get(), "ee.dane.test");
-    BOOST_TEST(danesmtp_plan_status(p.get()) == DANESMTP_DOMAIN_DEFER);
-    BOOST_TEST(std::string(danesmtp_plan_reason(p.get())).find("resolver unusable") != std::string::npos);
-
+    Ctx wrong = ctx_of("trust-anchor = test. 3600 IN DS 12345 13 2 "
+                       "0000000000000000000000000000000000000000000000000000000000000000\nroot-anchor = no\n" +
+                       stub_lines());
+    expect_unusable_resolver(wrong.get(), "DNSSEC validation fails");
     // A source that strips DNSSEC records (the lab's second NSD serves the
-    // same zones unsigned): named as such, and lookups defer.
-    std::string stripped = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\nstub = test. " +
-                           Lab::get().env.at("LAB_STRIPPED_DNS") + "\ntimeout = 2000\n";
-    o.config_text = stripped.c_str();
-    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
-    Ctx ctx3(c);
-    BOOST_TEST(danesmtp_selftest(ctx3.get()) == DANESMTP_E_RESOLVER);
-    BOOST_TEST(std::string(danesmtp_last_error()).find("strips DNSSEC") != std::string::npos,
-               danesmtp_last_error());
-    Plan s = lookup(ctx3.get(), "ee.dane.test");
-    BOOST_TEST(danesmtp_plan_status(s.get()) == DANESMTP_DOMAIN_DEFER);
-
+    // same zones unsigned): named as such.
+    std::string lab_anchor = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\n";
+    Ctx stripped = ctx_of(lab_anchor + "stub = test. " + Lab::get().env.at("LAB_STRIPPED_DNS") + "\ntimeout = 2000\n");
+    expect_unusable_resolver(stripped.get(), "strips DNSSEC");
     // No server at all.
-    std::string dead = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\nstub = test. 127.0.0.254@9\ntimeout = 1000\n";
-    o.config_text = dead.c_str();
-    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
-    Ctx ctx2(c);
-    BOOST_TEST(danesmtp_selftest(ctx2.get()) == DANESMTP_E_RESOLVER);
-    BOOST_TEST(std::string(danesmtp_last_error()).find("no DNS answer") != std::string::npos,
-               danesmtp_last_error());
+    Ctx dead = ctx_of(lab_anchor + "stub = test. 127.0.0.254@9\ntimeout = 1000\n");
+    expect_unusable_resolver(dead.get(), "no DNS answer");
 }
 
 BOOST_AUTO_TEST_CASE(sni_is_the_tlsa_base_domain_section_8_1) {
@@ -444,13 +447,6 @@ BOOST_AUTO_TEST_CASE(lookups_after_fork) {
 // ---- issue 7: trust anchors, indeterminate answers, resolver process death,
 // recovery, threads and fork.
 
-std::string stub_lines() {
-    std::string text;
-    std::ifstream stubs(Lab::get().state + "/stubs");
-    std::string zone, addr;
-    while (stubs >> zone >> addr) text += "stub = " + zone + " " + addr + "\n";
-    return text;
-}
 
 // The DS record of dane.test. as the signed test. zone publishes it.
 std::string dane_test_ds() {
@@ -472,12 +468,7 @@ std::string dane_test_ds() {
 BOOST_AUTO_TEST_CASE(indeterminate_answers_count_as_bogus) {
     std::string ds = dane_test_ds();
     BOOST_REQUIRE(!ds.empty());
-    std::string text = "trust-anchor = " + ds + "\nroot-anchor = no\ntimeout = 3000\n" + stub_lines();
-    danesmtp_options o = DANESMTP_OPTIONS_INIT;
-    o.config_text = text.c_str();
-    danesmtp_ctx* c = nullptr;
-    BOOST_REQUIRE_MESSAGE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK, danesmtp_last_error());
-    Ctx island(c);
+    Ctx island = ctx_of("trust-anchor = " + ds + "\nroot-anchor = no\ntimeout = 3000\n" + stub_lines());
     BOOST_TEST(danesmtp_selftest(island.get()) == DANESMTP_OK, danesmtp_last_error());
     Plan ee = lookup(island.get(), "ee.dane.test");
     BOOST_TEST(danesmtp_plan_status(ee.get()) == DANESMTP_DOMAIN_OK);
@@ -507,17 +498,8 @@ BOOST_AUTO_TEST_CASE(indeterminate_answers_count_as_bogus) {
 // it, and its self-test says so, naming the root ('.'), instead of silently
 // treating everything outside test. as unsigned.
 BOOST_AUTO_TEST_CASE(configured_anchors_add_to_the_root_key) {
-    std::string text = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\ntimeout = 1000\n" + stub_lines();
-    danesmtp_options o = DANESMTP_OPTIONS_INIT;
-    o.config_text = text.c_str();
-    danesmtp_ctx* c = nullptr;
-    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
-    Ctx ctx(c);
-    BOOST_TEST(danesmtp_selftest(ctx.get()) == DANESMTP_E_RESOLVER);
-    std::string why = danesmtp_last_error();
-    BOOST_TEST(why.find("'.'") != std::string::npos, why);
-    Plan p = lookup(ctx.get(), "ee.dane.test");
-    BOOST_TEST(danesmtp_plan_status(p.get()) == DANESMTP_DOMAIN_DEFER);
+    Ctx ctx = ctx_of("trust-anchor-file = " + Lab::get().state + "/trust-anchor\ntimeout = 1000\n" + stub_lines());
+    expect_unusable_resolver(ctx.get(), "'.'");
 }
 
 // Items 4 and 5: a hostile signed domain cannot make us hold much. 1500
@@ -645,13 +627,8 @@ BOOST_AUTO_TEST_CASE(failed_start_is_retried_after_a_back_off) {
     getsockname(relay, reinterpret_cast<sockaddr*>(&here), &len);
     unsigned port = ntohs(here.sin_port);
     unsigned nsd_port = static_cast<unsigned>(std::stoul(Lab::get().env.at("LAB_DNS_PORT")));
-    std::string text = "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\n"
-                       "timeout = 1000\nstub = test. 127.0.0.1@" + std::to_string(port) + "\n";
-    danesmtp_options o = DANESMTP_OPTIONS_INIT;
-    o.config_text = text.c_str();
-    danesmtp_ctx* c = nullptr;
-    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
-    Ctx ctx(c);
+    Ctx ctx = ctx_of("trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\n"
+                     "timeout = 1000\nstub = test. 127.0.0.1@" + std::to_string(port) + "\n");
     // Nothing answers yet: the start fails, and so does the lookup (defer).
     Plan p1 = lookup(ctx.get(), "ee.dane.test");
     BOOST_TEST(danesmtp_plan_status(p1.get()) == DANESMTP_DOMAIN_DEFER);
@@ -778,13 +755,8 @@ BOOST_AUTO_TEST_CASE(threads_proceed_independently_and_fork_meanwhile) {
 // self-test waits for an answer that never comes): the child's first lookup
 // must not wait on the parent's start.
 BOOST_AUTO_TEST_CASE(fork_while_the_resolver_starts) {
-    std::string dead = "trust-anchor-file = " + Lab::get().state +
-                       "/trust-anchor\nroot-anchor = no\nstub = test. 127.0.0.254@9\ntimeout = 1500\n";
-    danesmtp_options o = DANESMTP_OPTIONS_INIT;
-    o.config_text = dead.c_str();
-    danesmtp_ctx* c = nullptr;
-    BOOST_REQUIRE(danesmtp_ctx_new(&c, &o) == DANESMTP_OK);
-    Ctx ctx(c);
+    Ctx ctx = ctx_of("trust-anchor-file = " + Lab::get().state +
+                     "/trust-anchor\nroot-anchor = no\nstub = test. 127.0.0.254@9\ntimeout = 1500\n");
     std::thread starter([&] { danesmtp_selftest(ctx.get()); });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the start is under way
     ChildResult r = in_child(60, [&]() -> char {
