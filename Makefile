@@ -19,6 +19,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DATADIR    ?= $(PREFIX)/share/danesmtp
+DOCDIR     ?= $(PREFIX)/share/doc/danesmtp
 DESTDIR    ?=
 
 CXX      ?= g++
@@ -239,9 +240,15 @@ install: $(LIB) $(CLI)
 	install -m 0644 man/danesmtp.conf.5 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
 	  danesmtp.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc
+	# The snippets name the library where this install puts it.
 	for d in main router transport acl; do install -d $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d; \
-	  install -m 0644 exim-config/conf.d/$$d/* $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d/; done
-	install -m 0644 exim-config/exim4.conf.standalone exim-config/README.md $(DESTDIR)$(DATADIR)/exim-config/
+	  for f in exim-config/conf.d/$$d/*; do \
+	    sed 's|/usr/lib/x86_64-linux-gnu/libdanesmtp.so.1|$(LIBDIR)/libdanesmtp.so.1|' $$f \
+	      > $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d/$${f##*/}; \
+	    chmod 0644 $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d/$${f##*/}; done; done
+	install -m 0644 exim-config/exim4.conf.standalone $(DESTDIR)$(DATADIR)/exim-config/
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 exim-config/README.md $(DESTDIR)$(DOCDIR)/README.exim.md
 	install -m 0644 danesmtp.conf.example $(DESTDIR)$(DATADIR)/danesmtp.conf.example
 
 # What a packager does: stage an install, then build a C program against it
@@ -276,7 +283,7 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/libdanesmtp.so $(DESTDIR)$(BINDIR)/danesmtp \
 	  $(DESTDIR)$(INCLUDEDIR)/danesmtp.h $(DESTDIR)$(INCLUDEDIR)/danesmtp_exim.h $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc \
 	  $(DESTDIR)$(MANDIR)/man1/danesmtp.1 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build

@@ -37,4 +37,57 @@ if [ -s "$D/build.log" ] && ! grep -q "dpkg-gensymbols: warning" "$D/build.log";
     bad "no build log, or the symbols file is out of date"; fi
 if LD_LIBRARY_PATH="$X/usr/lib/x86_64-linux-gnu" "$X/usr/bin/danesmtp" --version | grep -qx "danesmtp $V"; then
     ok; else bad "packaged tool does not run"; fi
+# The Exim snippets and /etc/danesmtp.conf are conffiles of danesmtp.
+conffiles=$(dpkg-deb -f "$D/danesmtp_${V}_amd64.deb" Conffiles 2>/dev/null; dpkg-deb -I "$D/danesmtp_${V}_amd64.deb" conffiles 2>/dev/null)
+for f in /etc/exim4/conf.d/main/05_danesmtp-macros /etc/exim4/conf.d/router/190_danesmtp \
+         /etc/exim4/conf.d/transport/30_danesmtp /etc/danesmtp.conf; do
+    check "conffile $f" 'printf "%s\n" "$conffiles" | grep -qx "$f"'
+done
+check "snippets name the multiarch library" 'grep -q "^DANESMTP_LIBRARY = /usr/lib/x86_64-linux-gnu/libdanesmtp.so.1$" "$X/etc/exim4/conf.d/main/05_danesmtp-macros"'
+has danesmtp usr/share/doc/danesmtp/README.Debian
+has danesmtp usr/share/doc/danesmtp/README.exim.md.gz
+
+# lintian: no error, warning, info or pedantic tag.
+if command -v lintian >/dev/null 2>&1; then
+    lintian -I --pedantic "$D"/*.changes >"$D/lintian.out" 2>&1
+    check "lintian clean" '! grep -q "^[EWIP]: " "$D/lintian.out"'
+    [ "$fail" = 0 ] || cat "$D/lintian.out" >&2
+else
+    bad "lintian is not installed"
+fi
+
+# Install, enable, roll back and purge on this machine, with Debian's own
+# exim4 configuration tools (root only; the packages must not be installed
+# already). Exim's daemon is not started: -bV and -bP read the configuration.
+if [ "$(id -u)" = 0 ] && command -v update-exim4.conf >/dev/null 2>&1 &&
+   ! dpkg-query -W -f='${Status}' libdanesmtp1 2>/dev/null | grep -q installed; then
+    LM=/etc/exim4/conf.d/main/000_localmacros
+    UC=/etc/exim4/update-exim4.conf.conf
+    saved=""
+    [ -e "$LM" ] && saved=$(mktemp) && cp -p "$LM" "$saved"
+    saved_uc=$(mktemp) && cp -p "$UC" "$saved_uc"
+    # The snippets are for Debian's split configuration (README.Debian).
+    sed -i "s/^dc_use_split_config=.*/dc_use_split_config='true'/" "$UC"
+    restore() {
+        if [ -n "$saved" ]; then cp -p "$saved" "$LM"; rm -f "$saved"; else rm -f "$LM"; fi
+        cp -p "$saved_uc" "$UC"; rm -f "$saved_uc"
+        dpkg --purge danesmtp libdanesmtp1 >/dev/null 2>&1
+        update-exim4.conf >/dev/null 2>&1
+        rm -rf "$X"
+    }
+    trap restore EXIT
+    check "packages install" 'dpkg -i "$D/libdanesmtp1_${V}_amd64.deb" "$D/danesmtp_${V}_amd64.deb" >"$X/dpkg.out" 2>&1'
+    check "installed: update-exim4.conf and exim4 -bV" 'update-exim4.conf && exim4 -bV >/dev/null'
+    check "inert until enabled" '! exim4 -bP transport danesmtp_smtp >/dev/null 2>&1'
+    echo "DANESMTP_ENABLE = 1" >>"$LM"
+    check "enabled: update-exim4.conf and exim4 -bV" 'update-exim4.conf && exim4 -bV >/dev/null'
+    check "enabled: the DANE transport exists" 'exim4 -bP transport danesmtp_smtp | grep -q "driver = smtp"'
+    out=$(printf '%s\n' '${dlfunc{/usr/lib/x86_64-linux-gnu/libdanesmtp.so.1}{danesmtp_exim_connect}{x}}' | exim4 -be 2>&1 | head -1)
+    check "enabled: Exim loads the packaged plugin" 'case "$out" in "> danesmtp_exim_connect takes"*) true ;; *) false ;; esac'
+    if [ -n "$saved" ]; then cp -p "$saved" "$LM"; else rm -f "$LM"; fi
+    check "rolled back: inert again" 'update-exim4.conf && exim4 -bV >/dev/null && ! exim4 -bP transport danesmtp_smtp >/dev/null 2>&1'
+    check "purge" 'dpkg --purge danesmtp libdanesmtp1 >/dev/null 2>&1'
+    check "purged: no snippet, no /etc/danesmtp.conf" '! ls /etc/exim4/conf.d/*/*danesmtp* /etc/danesmtp.conf >/dev/null 2>&1'
+    check "purged: exim4 -bV" 'update-exim4.conf && exim4 -bV >/dev/null'
+fi
 finish deb_test
