@@ -222,10 +222,14 @@ $(B)/bench: $(call obj,$(B),$(BENCH_SRC) $(CORE_SRC) $(CAPI_SRC))
 $(B)/bench-dns: $(call obj,$(B),bench/bench_dns.cpp) $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp
 
-bench: $(B)/bench $(B)/bench-dns $(LIB) $(PKI)/.done
+$(B)/cputime: bench/cputime.c
+	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+bench: $(B)/bench $(B)/bench-dns $(B)/cputime $(LIB) $(PKI)/.done
 	DANESMTP_PKI=$(PKI) ./$(B)/bench $(B)/$(SONAME)
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
-	DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) ./$(B)/bench-dns; rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
+	DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) ./$(B)/bench-dns && bash bench/exim_bench.sh $(B) $(LAB); \
+	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # ---- install
 install: $(LIB) $(CLI)

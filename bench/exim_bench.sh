@@ -1,0 +1,145 @@
+#!/bin/bash
+# exim_bench.sh - the plugin against Exim's native DANE, as a mail server runs
+# it: the real exim4 delivering the same messages to the same DANE domains of
+# the lab in one queue run (-qff: a delivery process per message), native and
+# plugin configurations alternating, CPU of every process counted (bench/cputime
+# is a child subreaper: libunbound's resolver processes included).
+#   bash bench/exim_bench.sh BUILD_DIR LAB_STATE     (make bench brings the lab up)
+# Environment: BENCH_MESSAGES (per run, default 100), BENCH_ROUNDS (default 3).
+#
+# Native Exim trusts the AD bit of its system resolver, so for its runs a
+# validating unbound (the lab's trust anchor) answers on 127.0.2.54 and a
+# private mount namespace puts a resolv.conf naming it (with "options
+# trust-ad") over /etc/resolv.conf for that Exim only. Its validation CPU is
+# in that daemon, not in Exim's processes; the plugin validates in-process,
+# so its figures include validation. That is the comparison an administrator
+# makes (issue 11). Prints figures; asserts only that every message arrived.
+set -u
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+EXIM_WORK="$1/bench-exim"
+. "$SRC/tests/exim/env.sh" "$1" "$2" || exit 1
+N=${BENCH_MESSAGES:-100}
+ROUNDS=${BENCH_ROUNDS:-3}
+CPUTIME="$B/cputime"
+DOMAINS=(ee.dane.test ta.dane.test cname.dane.test threemx.dane.test rollover.dane.test)
+VR=127.0.2.54
+
+# ---- the validating resolver for native Exim
+mkdir -p "$W/vres"
+cat > "$W/vres/unbound.conf" <<EOF
+server:
+    interface: $VR
+    port: 53
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "$W/vres"
+    pidfile: "$W/vres/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    module-config: "validator iterator"
+    trust-anchor-file: "$LAB/trust-anchor"
+    do-not-query-localhost: no
+    access-control: 127.0.0.0/8 allow
+    local-zone: "test." nodefault
+    root-hints: ""
+    verbosity: 0
+stub-zone:
+    name: "test."
+    stub-addr: ${LAB_DNS_ADDR}@${LAB_DNS_PORT}
+remote-control:
+    control-enable: no
+EOF
+unbound -d -c "$W/vres/unbound.conf" >"$W/vres/log" 2>&1 &
+vres=$!
+trap 'kill -TERM $vres 2>/dev/null; wait $vres 2>/dev/null' EXIT
+for _ in $(seq 50); do
+    drill -D @"$VR" ee.dane.test MX 2>/dev/null | grep -q "flags:.* ad" && break
+    sleep 0.1
+done
+printf 'nameserver %s\noptions trust-ad\n' "$VR" > "$W/resolv-native.conf"
+
+# ---- native Exim: dnslookup + hosts_require_dane, its own spool and log
+mkdir -p "$W/native/spool" "$W/native/log"
+chown -R Debian-exim:Debian-exim "$W/native"
+cat > "$W/native.conf" <<EOF
+primary_hostname = exim-test.invalid
+spool_directory = $W/native/spool
+log_file_path = $W/native/log/%slog
+exim_user = Debian-exim
+exim_group = Debian-exim
+deliver_drop_privilege = true
+never_users =
+keep_environment =
+domainlist local_domains = exim-test.invalid
+qualify_domain = exim-test.invalid
+log_selector = +tls_certificate_verified +tls_peerdn +tls_sni
+dns_dnssec_ok = 1
+begin routers
+dnslookup:
+  driver = dnslookup
+  domains = ! +local_domains
+  dnssec_request_domains = *
+  self = send
+  transport = native_smtp
+  no_more
+begin transports
+native_smtp:
+  driver = smtp
+  port = $LAB_SMTP_PORT
+  dnssec_request_domains = *
+  hosts_require_dane = *
+  tls_tempfail_tryclear = false
+begin retry
+*   *   F,1h,1m
+EOF
+
+submit() { # CONF
+    {
+        for i in $(seq 1 "$N"); do
+            d=${DOMAINS[$(( (i - 1) % ${#DOMAINS[@]} ))]}
+            printf 'MAIL FROM:<bench@exim-test.invalid>\r\nRCPT TO:<user@%s>\r\nDATA\r\n' "$d"
+            printf 'From: bench@exim-test.invalid\r\nTo: user@%s\r\nSubject: bench-%d\r\n\r\nbench\r\n.\r\n' "$d" "$i"
+        done
+        echo QUIT
+    } | "$EXIM" -C "$1" -odq -bS >/dev/null 2>&1
+}
+run() { # MODE -> "cpu_ms wall_ms delivered"
+    local conf log out
+    if [ "$1" = native ]; then conf="$W/native.conf"; log="$W/native/log/mainlog"; else conf="$W/exim.conf"; log="$MAINLOG"; fi
+    submit "$conf"
+    local before
+    before=$(grep -c " => " "$log" 2>/dev/null)
+    if [ "$1" = native ]; then
+        out=$(unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" "$3" -C "$4" -qff' \
+              sh "$W/resolv-native.conf" "$CPUTIME" "$EXIM" "$conf" 2>&1 >/dev/null | tail -1)
+    else
+        out=$("$CPUTIME" "$EXIM" -C "$conf" -qff 2>&1 >/dev/null | tail -1)
+    fi
+    local after cpu wall
+    after=$(grep -c " => " "$log")
+    cpu=$(sed -n 's/.*cpu_ms=\([0-9.]*\).*/\1/p' <<<"$out")
+    wall=$(sed -n 's/.*wall_ms=\([0-9.]*\).*/\1/p' <<<"$out")
+    echo "$cpu $wall $((after - before))"
+}
+
+declare -A CPU WALL DELIV
+for m in native plugin; do CPU[$m]=0; WALL[$m]=0; DELIV[$m]=0; done
+run native >/dev/null; run plugin >/dev/null  # warm-up: caches, page cache
+for r in $(seq 1 "$ROUNDS"); do
+    for m in native plugin; do
+        read -r c w d < <(run "$m")
+        printf 'exim-bench: round %d %-6s %d messages: cpu %.0f ms, wall %.0f ms, %d delivered\n' "$r" "$m" "$N" "$c" "$w" "$d"
+        CPU[$m]=$(echo "${CPU[$m]} + $c" | bc); WALL[$m]=$(echo "${WALL[$m]} + $w" | bc)
+        DELIV[$m]=$(( ${DELIV[$m]} + d ))
+    done
+done
+total=$(( N * ROUNDS ))
+for m in native plugin; do
+    printf 'exim-bench: %-6s per message: cpu %.2f ms, wall %.2f ms (%d of %d delivered)\n' "$m" \
+        "$(echo "${CPU[$m]} / $total" | bc -l)" "$(echo "${WALL[$m]} / $total" | bc -l)" "${DELIV[$m]}" "$total"
+done
+printf 'exim-bench: plugin / native: cpu %.2fx, wall %.2fx\n' \
+    "$(echo "${CPU[plugin]} / ${CPU[native]}" | bc -l)" "$(echo "${WALL[plugin]} / ${WALL[native]}" | bc -l)"
+echo "exim-bench: DANE-verified deliveries: native $(grep -c ' => .* CV=dane ' "$W/native/log/mainlog"), plugin $(grep -c 'danesmtp: H=.* DANE verified' "$MAINLOG") (warm-up runs included)"
+[ "${DELIV[native]}" = "$total" ] && [ "${DELIV[plugin]}" = "$total" ]
