@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # danesmtp - build, test, install.
 #
 #   make               library (build/libdanesmtp.so.1) and the danesmtp tool
@@ -76,7 +77,14 @@ $(LIB): $(call obj,$(B),$(CORE_SRC) $(CAPI_SRC)) plugin/danesmtp.map
 	ln -sf $(notdir $@) $(B)/$(SONAME)
 	ln -sf $(SONAME) $(B)/libdanesmtp.so
 
+# The tool in the build tree finds the library next to it (RUNPATH $ORIGIN),
+# so `make && ./build/danesmtp check DOMAIN` works as it is; the one `make
+# install` copies is linked again without any RUNPATH (Debian policy 10.2).
 $(CLI): $(call obj,$(B),$(CLI_SRC)) $(LIB)
+	$(CXX) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN' -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lssl -lcrypto
+
+$(B)/install/danesmtp: $(call obj,$(B),$(CLI_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lssl -lcrypto
 
 # ---- tests
@@ -232,13 +240,13 @@ bench: $(B)/bench $(B)/bench-dns $(B)/cputime $(LIB) $(PKI)/.done
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # ---- install
-install: $(LIB) $(CLI)
+install: $(LIB) $(CLI) $(B)/install/danesmtp
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdanesmtp.so
-	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/danesmtp
+	install -m 0755 $(B)/install/danesmtp $(DESTDIR)$(BINDIR)/danesmtp
 	install -m 0644 include/danesmtp.h include/danesmtp_exim.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 man/danesmtp.1 $(DESTDIR)$(MANDIR)/man1/danesmtp.1
 	install -m 0644 man/danesmtp.conf.5 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
@@ -266,7 +274,9 @@ install-test: $(LIB) $(CLI) $(PKI)/.done
 	  PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 pkg-config --cflags --libs danesmtp)
 	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B)/stage/usr/lib ./$(B)/stage-capi-test
 	LD_LIBRARY_PATH=$(B)/stage/usr/lib $(B)/stage/usr/bin/danesmtp --version
-	@echo "install-test: staged install builds and runs"
+	! readelf -d $(B)/stage/usr/bin/danesmtp | grep -Eq 'RPATH|RUNPATH'
+	env -u LD_LIBRARY_PATH ./$(CLI) --version
+	@echo "install-test: staged install builds and runs (no RUNPATH); the build-tree tool runs without LD_LIBRARY_PATH"
 
 # Debian packages from debian/, built from a copy of the tree in build/deb
 # (dpkg-buildpackage writes next to the source directory), then checked:

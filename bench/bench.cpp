@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench.cpp - what verification costs against OpenSSL's own DANE API, what
 // loading the library costs, and how much memory TLSA sets and chains hold.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench_dns.cpp - discovery cost on the lab (RFC 7672 section 2 lookups).
 //
 // Prints figures only; asserts nothing about time. Needs the lab up

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cputime.c - run a command and report the CPU time of every process it
  * started, however deep and however orphaned: this process becomes a child
  * subreaper (PR_SET_CHILD_SUBREAPER), so processes whose parent exits

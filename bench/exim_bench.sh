@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # exim_bench.sh - the plugin against Exim's native DANE, as a mail server runs
 # it: the real exim4 delivering the same messages to the same DANE domains of
 # the lab in one queue run (-qff: a delivery process per message), native and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * danesmtp.h - DANE for SMTP (RFC 6698, RFC 7671, RFC 7672): the C interface
  * of libdanesmtp.so.1.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * danesmtp_exim.h - Exim ${dlfunc} entry points of libdanesmtp.so.1.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * capi_test.c - the C interface, compiled as C99 (-Wstrict-prototypes
  * -pedantic -Werror), so that a C++-ism in danesmtp.h fails the build.

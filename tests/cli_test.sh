@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cli_test.sh - the `danesmtp` tool against the generated PKI.
 #   sh tests/cli_test.sh build/danesmtp      (DANESMTP_PKI set, LD_LIBRARY_PATH=build)
 # Known answers come from the openssl command line, independent of our code.

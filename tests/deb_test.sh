@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # deb_test.sh - what `make deb` produced is what a distribution expects.
 #   sh tests/deb_test.sh DEB_DIR VERSION
 set -u

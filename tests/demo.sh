@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # demo.sh - what `make demo` shows: a small PKI, the TLSA records an operator
 # would publish for it, and verdicts on matching and mismatching chains.
 #   sh tests/demo.sh BUILD_DIR

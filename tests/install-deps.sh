@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # install-deps.sh - install the Debian packages the build and the tests need,
 # when they are missing and we are root. Says what it installs.
 set -u

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # testlib.sh - the counters and verdict helpers of the shell test scripts,
 # sourced by tests/cli_test.sh, tests/deb_test.sh, tests/lab/cli_lab_test.sh
 # and tests/exim/exim_test.sh.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // capi.cpp - the extern "C" layer of libdanesmtp (include/danesmtp.h).
 //
 // Each handle is a small struct around a C++ value; every function runs its

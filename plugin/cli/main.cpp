@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // main.cpp - the `danesmtp` command-line tool for mail administrators.
 //
 //   danesmtp verify [--tlsa "U S M HEX"]... [--tlsa-file F] [--name NAME]...

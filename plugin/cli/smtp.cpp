@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // smtp.cpp - see smtp.hpp.
 #include "smtp.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // smtp.hpp - a minimal SMTP client for `danesmtp check`: connect, EHLO,
 // STARTTLS with SNI, collect the peer's chain, QUIT. It never sends mail.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // config.cpp - see config.hpp.
 #include "core/config.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // config.hpp - /etc/danesmtp.conf and the options text of the C interface.
 //
 // Format: one `key = value` per line; '#' starts a comment; blank lines are

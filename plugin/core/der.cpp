@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // der.cpp - see der.hpp.
 #include "core/der.hpp"
 

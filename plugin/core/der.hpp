@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // der.hpp - a strict, allocation-free DER walker for X.509 outlines.
 //
 // DANE-EE matching needs the leaf's SubjectPublicKeyInfo bytes, not a decoded

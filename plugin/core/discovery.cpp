@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // discovery.cpp - see discovery.hpp for the decision table.
 #include "core/discovery.hpp"
 

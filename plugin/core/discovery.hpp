@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // discovery.hpp - RFC 7672 section 2: which MX hosts to try, in which order,
 // and what each one requires, decided from DNSSEC-validated answers.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dname.cpp - see dname.hpp. ldns does the wire parsing and the escaping.
 #include "core/dname.hpp"
 

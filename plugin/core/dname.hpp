@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dname.hpp - DNS names from the wire, parsed and printed by ldns.
 //
 //   WireName        - a name as DNS carries it: presentation text with RFC 1035

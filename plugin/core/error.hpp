@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // error.hpp - the one exception type the core and adapters throw.
 //
 // The core reports "the operation could not be done" (bad input, a limit, an

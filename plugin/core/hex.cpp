@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // hex.cpp - see hex.hpp.
 #include "core/hex.hpp"
 

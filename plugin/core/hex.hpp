@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // hex.hpp - hexadecimal text <-> bytes, as TLSA presentation format uses it.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // names.cpp - see names.hpp.
 #include "core/names.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // names.hpp - reference identifiers and their match against certificate names.
 //
 //   normalize_name   - validate and canonicalise a reference identifier

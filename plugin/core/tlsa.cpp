@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tlsa.cpp - see tlsa.hpp.
 #include "core/tlsa.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tlsa.hpp - TLSA records (RFC 6698 section 2) and which of them SMTP may use.
 //
 //   parse_tlsa_text   - "3 1 1 <hex>" or a whole zone-file line

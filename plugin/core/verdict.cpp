@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // verdict.cpp - see verdict.hpp.
 #include "core/verdict.hpp"
 

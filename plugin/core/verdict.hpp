@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // verdict.hpp - the answer of a DANE verification (not an error: see error.hpp).
 #pragma once
 

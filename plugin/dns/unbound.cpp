@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // unbound.cpp - see unbound.hpp.
 #include "dns/unbound.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // unbound.hpp - core::Resolver on libunbound: DNSSEC validation in-process.
 //
 // Concurrency without threads of our own: queries go out with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // exim.cpp - Exim ${dlfunc} entry points (include/danesmtp_exim.h).
 //
 // How the pieces fit (exim-config/README.md tells the administrator):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chain.cpp - see chain.hpp.
 #include "tls/chain.hpp"
 

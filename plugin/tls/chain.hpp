@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chain.hpp - a certificate chain as the peer presented it, leaf first.
 //
 // Certificates are held as DER with their outline (core/der.hpp) checked on

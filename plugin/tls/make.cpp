@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // make.cpp - see make.hpp.
 #include "tls/make.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // make.hpp - the TLSA record a publisher puts in DNS for a certificate or key.
 #pragma once
 

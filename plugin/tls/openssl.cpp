@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // openssl.cpp - see openssl.hpp.
 #include "tls/openssl.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // openssl.hpp - small RAII and digest helpers over OpenSSL 3.
 #pragma once
 

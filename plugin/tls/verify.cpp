@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // verify.cpp - see verify.hpp.
 //
 // The decision, RFC 7672 section 3 and RFC 7671 section 5, in the order the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // verify.hpp - does a presented chain match a TLSA RRset (RFC 7671, RFC 7672)?
 #pragma once
 

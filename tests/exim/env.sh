@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # env.sh - sourced by exim_test.sh and the demo: a private Exim set-up
 # (spool, log, -C configurations) delivering through the plugin to the lab.
 #   . tests/exim/env.sh BUILD_DIR LAB_STATE

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # exim_test.sh - the real Debian exim4 delivering through the plugin to the
 # lab. Run by `make exim-test`, which brings the lab up first:
 #   bash tests/exim/exim_test.sh BUILD_DIR LAB_STATE

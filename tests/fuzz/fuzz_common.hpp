@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_common.hpp - what the fuzz targets (tests/fuzz/fuzz_<name>.cpp) share.
 //
 //   FUZZ_TARGET(name) { ... }  the body of one target. Under libFuzzer (clang,

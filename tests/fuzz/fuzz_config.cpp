@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_config.cpp - /etc/danesmtp.conf and the options text of the C interface
 // (core::apply_config_text).
 //

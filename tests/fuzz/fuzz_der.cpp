@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_der.cpp - the DER outline walker (core/der.hpp): a certificate and a
 // SubjectPublicKeyInfo.
 //

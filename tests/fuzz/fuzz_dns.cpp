@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_dns.cpp - MX host discovery (core::plan_domain, RFC 7672 section 2)
 // with every DNS answer taken from the fuzz input, and the decision checked.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_exim.cpp - the Exim event entry points (include/danesmtp_exim.h) with a
 // hostile address_data: danesmtp_exim_connect (tcp:connect),
 // danesmtp_exim_tls_cert (tls:cert, once per certificate) and

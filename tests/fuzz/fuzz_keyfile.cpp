@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_keyfile.cpp - the file `danesmtp tlsa` makes a record from: PEM or DER,
 // certificates, a chain, a public or private key (tls::make_tlsa).
 //

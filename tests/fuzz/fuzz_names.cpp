@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_names.cpp - host names: wire-format names from DNS (core::parse_wire_name,
 // core::host_name_of) and reference identifiers against certificate names
 // (core::normalize_name, core::name_matches, core::match_names).

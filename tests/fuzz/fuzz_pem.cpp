@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_pem.cpp - a PEM chain as `danesmtp verify` and the C interface read it
 // (tls::Chain::add_pem), then verification (tls::verify) against records of
 // every usage and selector.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_replay.cpp - runs the fuzz targets without libFuzzer: `make check`
 // replays every corpus under ASan+UBSan (g++), so every input that once
 // crashed stays a test.

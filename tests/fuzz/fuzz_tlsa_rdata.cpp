@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_tlsa_rdata.cpp - TLSA RDATA as DNS delivers it (core::parse_tlsa_rdata),
 // its usability, its log form, and digest agility over a small RRset.
 //

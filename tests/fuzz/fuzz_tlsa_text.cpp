@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_tlsa_text.cpp - TLSA presentation text, "3 1 1 <hex>" or a zone-file
 // line (core::parse_tlsa_text), its usability and its text form.
 //

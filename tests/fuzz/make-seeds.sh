@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make-seeds.sh PKI OUT - fuzz seeds made from the PKI that tests/pki/make-pki.sh
 # generates at test time (no key or certificate is committed), in one
 # directory per target: OUT/<name>/ (see fuzz_<name>.cpp for each input format).

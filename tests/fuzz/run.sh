@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run.sh BUILD SECONDS RUNS TARGET... - `make fuzz`: runs build/fuzz-<name> for
 # each target in turn, for RUNS executions when RUNS is set, else for SECONDS,
 # on its corpus directories; libFuzzer's output goes to BUILD/fuzz-logs/<name>.log,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """blackhole.py - a DNS "server" that never answers, for the lab.
 
 Listens on UDP and TCP at ADDR:PORT, reads whatever arrives and never

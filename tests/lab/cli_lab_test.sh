@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cli_lab_test.sh - `danesmtp lookup` and `danesmtp check` against the lab:
 # exit codes, the posttls-finger style lines, and JSON that parses.
 #   sh tests/lab/cli_lab_test.sh build/danesmtp LAB_STATE   (LD_LIBRARY_PATH set)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # lab.sh -- the danesmtp test lab: NSD serving DNSSEC-signed zones and small
 # SMTP servers with STARTTLS, all on loopback.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """labgen.py -- build the danesmtp test lab's data; helper of lab.sh.
 
   labgen.py generate --cases FILE --state DIR --pki DIR

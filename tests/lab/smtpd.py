@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """smtpd.py -- a small ESMTP server with STARTTLS for the danesmtp test lab.
 
 Usage:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_lab.cpp - RFC 7672 discovery and verification against the lab: real
 // NSD serving DNSSEC-signed zones, libunbound validating in-process, real
 // STARTTLS servers on 127.0.1.x (tests/lab). `make lab-test` brings the lab

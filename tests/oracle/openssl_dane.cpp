@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test oracle built on OpenSSL's DANE API (see openssl_dane.hpp).
 //
 // Mirrors what libssl does in ssl_verify_cert_chain() for a DANE-enabled

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test oracle: decides DANE (RFC 6698 / RFC 7672) authentication of a
 // certificate chain by delegating to OpenSSL's own DANE implementation,
 // configured the way Postfix uses it for SMTP.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hand-testing driver for the OpenSSL DANE oracle.
 //
 //   smoke [-n NAME]... [-t UNIXTIME] LEAF.der [CHAIN.der...] -- U S M DATA [U S M DATA]...

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make-pki.sh -- generate the danesmtp test PKI fixtures with the openssl CLI.
 #
 # Usage: tests/pki/make-pki.sh OUTDIR

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # soak.sh - the real exim4 with the plugin delivering many messages to the lab
 # while faults are injected; afterwards every message must have arrived exactly
 # once, none in clear text or unverified at a DANE host, none bounced.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fixture.cpp - see fixture.hpp.
 #include "fixture.hpp"
 

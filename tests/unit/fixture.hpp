@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fixture.hpp - access to the PKI that tests/pki/make-pki.sh generates.
 //
 // `make check` runs the script into build/pki and passes the directory in

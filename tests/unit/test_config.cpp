@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_config.cpp - the configuration parser (man danesmtp.conf): every form
 // it takes, every bad value refused at parse time with ORIGIN:LINE, the size
 // bounds, and the C interface refusing a configuration file that is not a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_der.cpp - the DER outline walker on real and broken certificates.
 #include <boost/test/unit_test.hpp>
 

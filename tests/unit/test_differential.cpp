@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_differential.cpp - our verdicts against OpenSSL's own DANE API.
 //
 // The oracle (tests/oracle) runs SSL_dane_enable / SSL_dane_tlsa_add /

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_discovery.cpp - the RFC 7672 section 2 decision table with canned
 // DNS answers. The same cases run against real NSD + libunbound in the lab
 // (tests/lab/test_lab.cpp); these pin the logic and the queries it sends.

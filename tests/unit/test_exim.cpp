@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_exim.cpp - the Exim ${dlfunc} entry points without Exim: argument
 // handling, the address_data format, and chain collection across tls:cert
 // events (a new handshake resets it; a second connection starts clean).

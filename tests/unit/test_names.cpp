@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_names.cpp - reference identifiers and DANE-TA name matching (rule 12).
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>

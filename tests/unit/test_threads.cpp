@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_threads.cpp - the documented threading rules, exercised through the C
 // interface: one context and one TLSA set shared by every thread, one chain
 // and one result per thread. Run under ASan in `make check`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_tlsa.cpp - TLSA parsing, usability (rule 8) and digest agility (rule 9).
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>

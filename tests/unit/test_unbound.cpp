@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_unbound.cpp - the libunbound adapter's set-up, without the network:
 // which trust anchors it holds (issue 7 item 3). Lookups run in the lab
 // (tests/lab/test_lab.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_verify.cpp - verification verdicts on the generated PKI (rules 10-13).
 #include <boost/test/unit_test.hpp>
 
