@@ -249,7 +249,12 @@ std::shared_ptr<danesmtp::dns::UnboundResolver> resolver_of(danesmtp_ctx* ctx, s
             err = e.what();
         } catch (const std::bad_alloc&) {
             err = "out of memory";
+        } catch (...) {
+            err = "internal error while starting the resolver";
         }
+        // A failed resolver is destroyed here, without the lock: stopping its
+        // resolver process may take a while.
+        if (!err.empty()) r.reset();
         lock.lock();
         s->starting = false;
         s->cv.notify_all();

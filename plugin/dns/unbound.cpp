@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -52,7 +53,17 @@ std::set<std::string> owners_of(const std::string& text) {
     std::string line;
     while (std::getline(in, line)) {
         if (line.empty() || line[0] == ';' || line[0] == '$' || line[0] == ' ' || line[0] == '\t') continue;
-        out.insert(zone_of(line.substr(0, line.find_first_of(" \t"))));
+        // A record line: OWNER [TTL] [CLASS] DS|DNSKEY ... (continuation
+        // lines of a multi-line record, base64 and ')' are not owners).
+        std::istringstream words(line.substr(0, line.find(';')));
+        std::string owner, w;
+        words >> owner;
+        bool record = false;
+        for (int i = 0; i < 3 && words >> w; ++i) {
+            for (auto& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            if (w == "DS" || w == "DNSKEY") record = true;
+        }
+        if (record) out.insert(zone_of(owner));
     }
     return out;
 }
@@ -139,7 +150,18 @@ struct RdfFree {
 // different name (core/dname.hpp). Throws Error(parse) for a packet that
 // does not parse or a chain longer than kMaxCnames.
 constexpr int kMaxCnames = 16;
-std::string cname_target(const std::string& qname, const ub_result* r) {
+std::string presentation(ldns_rdf* name) {
+    ldns_dname2canonical(name);
+    char* s = ldns_rdf2str(name);
+    if (!s) throw std::bad_alloc();
+    std::string out = s;
+    std::free(s);
+    if (out.size() > 1 && out.back() == '.') out.pop_back();
+    return out;
+}
+// *chain receives every name the chain passes through after qname, in order
+// (its last element is the target).
+std::string cname_target(const std::string& qname, const ub_result* r, std::vector<std::string>* chain) {
     if (!r->answer_packet || r->answer_len <= 0) throw Error(ErrorCode::parse, "no reply packet");
     ldns_pkt* raw = nullptr;
     if (ldns_wire2pkt(&raw, static_cast<const uint8_t*>(r->answer_packet),
@@ -151,7 +173,6 @@ std::string cname_target(const std::string& qname, const ub_result* r) {
         throw Error(ErrorCode::parse, "query name does not parse");
     std::unique_ptr<ldns_rdf, RdfFree> current(qraw);
     ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
-    bool moved = false;
     for (int step = 0;; ++step) {
         const ldns_rdf* next = nullptr;
         for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); ++i) {
@@ -166,19 +187,17 @@ std::string cname_target(const std::string& qname, const ub_result* r) {
         if (step == kMaxCnames) throw Error(ErrorCode::parse, "CNAME chain longer than 16");
         current.reset(ldns_rdf_clone(next));
         if (!current) throw std::bad_alloc();
-        moved = true;
+        chain->push_back(presentation(current.get()));
     }
-    if (!moved) return {};
-    ldns_dname2canonical(current.get());
-    char* s = ldns_rdf2str(current.get());
-    if (!s) throw std::bad_alloc();
-    std::string out = s;
-    std::free(s);
-    if (out.size() > 1 && out.back() == '.') out.pop_back();
-    return out;
+    return chain->empty() ? std::string() : chain->back();
 }
 
+// covered - is `name` (presentation form) at or below a trust anchor's
+// zone? A name with escapes is compared as text by no one: it counts as not
+// covered (so an answer reaching it is indeterminate, never insecure); host
+// names never hold escapes (core/dname.hpp), so nothing usable is lost.
 bool covered(const std::vector<std::string>& zones, const std::string& name) {
+    if (name.find('\\') != std::string::npos) return false;
     for (const auto& z : zones)
         if (covers(z, name)) return true;
     return false;
@@ -203,8 +222,9 @@ core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r,
         out.why = std::string("rcode ") + rcode_name(r->rcode);
         return out;
     }
+    std::vector<std::string> chain;
     try {
-        std::string canon = cname_target(q.name, r);
+        std::string canon = cname_target(q.name, r, &chain);
         if (canon != q.name) out.canonical = canon;
     } catch (const Error& e) {
         // A CNAME we cannot read exactly: no answer at all, never a guess
@@ -221,10 +241,16 @@ core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r,
         // indeterminate (RFC 4035 section 4.3), and RFC 7672 section 2.1.1
         // treats indeterminate as bogus. Both names are checked: the chain
         // may lead out of every anchored tree.
-        const std::string& last = out.canonical.empty() ? q.name : out.canonical;
-        if (!covered(anchors, q.name) || !covered(anchors, last)) {
+        // Every name the CNAME chain passes through, not only its ends: a
+        // link through an unanchored tree is indeterminate even when the
+        // chain comes back under an anchor.
+        std::string outside;
+        if (!covered(anchors, q.name)) outside = q.name;
+        for (const auto& n : chain)
+            if (outside.empty() && !covered(anchors, n)) outside = n;
+        if (!outside.empty()) {
             out.security = core::DnsSecurity::bogus;
-            out.why = "indeterminate: no trust anchor covers " + (covered(anchors, q.name) ? last : q.name) +
+            out.why = "indeterminate: no trust anchor covers " + outside +
                       " (RFC 4035 section 4.3), treated as bogus (RFC 7672 section 2.1.1)";
             out.canonical.clear();
             return out;
@@ -420,6 +446,10 @@ bool Engine::run(const std::vector<core::DnsQuery>& queries, std::vector<core::D
             int err = ub_resolve_async(ctx_, queries[i].name.c_str(), queries[i].type, 1 /* IN */,
                                        &pending[i], on_result, &pending[i].async_id);
             if (err != 0) {
+                // After UB_PIPE the query may still be registered in
+                // libunbound with `pending[i]` as its argument: take it out,
+                // so that no late answer can reach this stack frame.
+                if (err == UB_PIPE && pending[i].async_id != 0) ub_cancel(ctx_, pending[i].async_id);
                 (*out)[i] = fill(queries[i], err, nullptr, anchors_);
                 std::lock_guard<std::mutex> lock(mu_);
                 pending[i].done = true;

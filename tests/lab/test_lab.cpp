@@ -482,6 +482,11 @@ BOOST_AUTO_TEST_CASE(indeterminate_answers_count_as_bogus) {
     // indeterminate, so the destination cannot be determined.
     Plan insecmx = lookup(island.get(), "insecmx.insecure.test");
     BOOST_TEST(danesmtp_plan_status(insecmx.get()) == DANESMTP_DOMAIN_DEFER);
+    // A CNAME chain that leaves the anchored tree and comes back: every
+    // link counts, not only the ends (the TLSA answer is indeterminate).
+    Plan chainout = lookup(island.get(), "chainout.dane.test");
+    BOOST_TEST(danesmtp_host_verdict(host(chainout, 0)) == DANESMTP_HOST_UNREACHABLE,
+               danesmtp_host_reason(host(chainout, 0)));
     // The secure MX names a host outside the anchor: that host is
     // unreachable, not "may".
     Plan insecaddr = lookup(island.get(), "insecaddr.dane.test");
