@@ -35,6 +35,11 @@
 #                  ub_ctx_set_option use ("local-zone:", "test. transparent");
 #                  "test. nodefault" is accepted there but has no effect in
 #                  libunbound 1.17.
+#   resolv.conf    "nameserver 127.0.2.53": the lab's recursive resolver
+#                  (unbound, no validation), as a host's resolver; a second
+#                  one on 127.0.2.54 validates with the lab's trust anchor
+#                  (LAB_RESOLVER, LAB_VALIDATING_RESOLVER in lab.env; both
+#                  only as root, port 53)
 #   lab.env        KEY=value lines, see below
 #   pids           PIDs of every process started, one per line
 #   procs          "PID KIND WHAT LOGFILE" per process (KIND nsd or smtpd)
@@ -65,6 +70,7 @@ DNS_PORT=${LAB_DNS_PORT:-5300}
 SMTP_PORT=${LAB_SMTP_PORT:-2525}
 STRIPPED_PORT=${LAB_STRIPPED_PORT:-5301}
 RESOLVER_ADDR=${LAB_RESOLVER_ADDR:-127.0.2.53}
+VALIDATING_ADDR=${LAB_VALIDATING_ADDR:-127.0.2.54}
 WAIT_TIMEOUT=${LAB_WAIT_TIMEOUT:-10}
 PYTHON=${LAB_PYTHON:-python3}
 
@@ -168,6 +174,36 @@ start() {
     "$@" </dev/null >>"$logf" 2>&1 &
     echo "$!" >>"$STATE/pids"
     echo "$! $kind $what $logf" >>"$STATE/procs"
+}
+
+# unbound_conf DIR ADDR MODULES EXTRA: a recursive unbound on ADDR:53 that
+# asks the lab NSD for test. (STATE/DIR/unbound.conf).
+unbound_conf() {
+    mkdir -p "$STATE/$1"
+    cat > "$STATE/$1/unbound.conf" <<UNB
+server:
+    interface: $2
+    port: 53
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "$STATE/$1"
+    pidfile: "$STATE/$1/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    module-config: "$3"
+$4
+    do-not-query-localhost: no
+    access-control: 127.0.0.0/8 allow
+    local-zone: "test." nodefault
+    root-hints: ""
+    verbosity: 0
+stub-zone:
+    name: "test."
+    stub-addr: ${DNS_ADDR_PORT/:/@}
+remote-control:
+    control-enable: no
+UNB
 }
 
 # start_smtpd IP HOST CHAIN KEY FLAGS: one lab SMTP server (STATE and PY set).
@@ -293,35 +329,17 @@ do_up() {
     # resolv.conf of the lab's own (STATE/resolv.conf) or a forwarder line.
     # (Port 53 needs root; without root the lab has no recursive resolver.)
     if command -v unbound >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        mkdir -p "$STATE/unbound-fwd"
-        cat > "$STATE/unbound-fwd/unbound.conf" <<UNB
-server:
-    interface: $RESOLVER_ADDR
-    port: 53
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "$STATE/unbound-fwd"
-    pidfile: "$STATE/unbound-fwd/unbound.pid"
-    use-syslog: no
-    logfile: ""
-    module-config: "iterator"
-    do-not-query-localhost: no
-    access-control: 127.0.0.0/8 allow
-    local-zone: "test." nodefault
-    root-hints: ""
-    verbosity: 0
-stub-zone:
-    name: "test."
-    stub-addr: $DNS_ADDR_PORT
-remote-control:
-    control-enable: no
-UNB
-        DNS_ADDR_AT=${DNS_ADDR_PORT/:/@}
-        sed -i "s|stub-addr: .*|stub-addr: $DNS_ADDR_AT|" "$STATE/unbound-fwd/unbound.conf"
+        unbound_conf unbound-fwd "$RESOLVER_ADDR" "iterator" ""
         printf 'nameserver %s\n' "$RESOLVER_ADDR" > "$STATE/resolv.conf"
         start unbound "$RESOLVER_ADDR:53" "$STATE/log/unbound.log" \
             unbound -d -c "$STATE/unbound-fwd/unbound.conf"
+        # A validating one too (the lab's trust anchor), for clients that
+        # trust a resolver's AD bit: Exim's native DANE in make bench.
+        unbound_conf unbound-val "$VALIDATING_ADDR" "validator iterator" \
+            "    trust-anchor-file: \"$STATE/trust-anchor\""
+        start unbound-val "$VALIDATING_ADDR:53" "$STATE/log/unbound-val.log" \
+            unbound -d -c "$STATE/unbound-val/unbound.conf"
+        echo "LAB_VALIDATING_RESOLVER=$VALIDATING_ADDR" >> "$STATE/lab.env"
         echo "LAB_RESOLVER=$RESOLVER_ADDR" >> "$STATE/lab.env"
     fi
     # The name server of the "dead" zones: it reads queries, never answers.
