@@ -26,8 +26,9 @@
  *         sni.N      the SNI name for the addresses of host N
  *       plus per-host keys the event functions read (name.N, verdict.N,
  *       verified.N, and for DANE hosts names.N, tlsa.N, base.N), written
- *       once per host, never per address. The whole is at most 256 KiB:
- *       less preferred hosts past that are left out, with a log line.
+ *       once per host, never per address. The whole is at most 256 KiB
+ *       and 50 addresses: less preferred hosts past that are left out, with
+ *       a log line.
  *       PORT defaults to 25, CONFIG to /etc/danesmtp.conf when it exists.
  *       With audit-only, a destination that would defer while its hosts
  *       have addresses is routed to them instead (logged).

@@ -46,6 +46,10 @@ std::string g_yield;  // the string *yield points to until the next call
 // The largest address_data the router writes (issue 7 item 4): 16 hosts
 // with a full TLSA RRset of SHA-256 records each fit many times over.
 constexpr std::size_t kMaxAddressData = 256 * 1024;
+// The most addresses the plan lists: the transport tries them all
+// (hosts_max_try = hosts_max_try_hardlimit = 50 in exim-config), so that
+// no set of dead addresses keeps a message from a good host after them.
+constexpr std::size_t kMaxAddresses = 50;
 
 int reply(unsigned char** yield, int code, std::string text) {
     g_yield = std::move(text);
@@ -283,6 +287,7 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
         std::string hosts, require_tls, per_address, per_host;
         std::set<std::string> seen;
         std::size_t index = 0;  // of the hosts written to address_data
+        std::size_t address_count = 0;
         std::vector<std::string> dropped;
         for (std::size_t i = 0; i < danesmtp_plan_host_count(raw); ++i) {
             const danesmtp_host* h = danesmtp_plan_host(raw, i);
@@ -325,6 +330,7 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
                 entry += " names." + n + "=" + names + " tlsa." + n + "=" + tlsa + " base." + n + "=" +
                          danesmtp_host_tlsa_base(h);
             std::string addrs, addr_keys, tls_addrs;
+            std::size_t addr_count = 0;
             for (std::size_t k = 0; k < danesmtp_host_address_count(h); ++k) {
                 std::string a = danesmtp_host_address(h, k);
                 // An address listed under several MX hosts gets the policy of
@@ -332,11 +338,16 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
                 // must read one verdict per address.
                 if (!seen.insert(a).second) continue;
                 addrs += ";" + a;
+                ++addr_count;
                 addr_keys += " host@" + a + "=" + n;
                 if (!audit && (verdict == DANESMTP_HOST_DANE || verdict == DANESMTP_HOST_ENCRYPT))
                     tls_addrs += ";" + a;
             }
             if (addrs.empty()) continue;
+            if (address_count + addr_count > kMaxAddresses) {
+                dropped.push_back(danesmtp_host_name(h));
+                continue;
+            }
             // The whole of address_data stays under kMaxAddressData: hosts
             // past it (the least preferred) are left out, with a log line.
             if (hosts.size() + require_tls.size() + per_address.size() + per_host.size() + addrs.size() +
@@ -345,6 +356,7 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
                 continue;
             }
             hosts += addrs;
+            address_count += addr_count;
             require_tls += tls_addrs;
             per_address += addr_keys;
             per_host += entry;
@@ -352,8 +364,8 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
         }
         if (!dropped.empty())
             log_main("danesmtp: " + domain + ": " + std::to_string(dropped.size()) +
-                     " MX host(s) left out, the plan would exceed " + std::to_string(kMaxAddressData) +
-                     " bytes (first: " + dropped.front() + ")");
+                     " MX host(s) left out, the plan would exceed " + std::to_string(kMaxAddresses) +
+                     " addresses or " + std::to_string(kMaxAddressData) + " bytes (first: " + dropped.front() + ")");
         std::string reason = danesmtp_plan_reason(raw);
         if (status == DANESMTP_DOMAIN_OK && !reason.empty()) log_main("danesmtp: " + domain + ": " + reason);
         const char* word = status_word(status);

@@ -164,6 +164,10 @@ out=$(printf '%s\n' "\${dlfunc{$B/libdanesmtp.so.1}{danesmtp_exim_route}{manyadd
       "$EXIM" -C "$W/exim.conf" -be 2>&1)
 size=${#out}
 check "1500 addresses: address_data of $size bytes, under 64 KiB" '[ "$size" -gt 1000 ] && [ "$size" -lt 65536 ]'
+# and the message: the first MX host's 8 addresses refuse connections, the
+# second MX host takes it (Exim's default hosts_max_try of 5 stopped before it)
+send "$W/exim.conf" manyaddr.dane.test t-manyaddr
+delivered_tls "8 dead addresses on the best MX" manyaddr.dane.test "$LAB_HOST_mx2_manyaddr" mx2.manyaddr.dane.test t-manyaddr
 check "1500 addresses: one copy of the TLSA RRset" '[ "$(printf "%s" "$out" | grep -o "tlsa\.[0-9]*=" | wc -l)" = 2 ]'
 
 # ---- 15. the -be one-liners an administrator uses to check the install
