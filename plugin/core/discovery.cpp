@@ -121,7 +121,7 @@ struct HostWork {
     std::size_t next_base = 0;
     bool decided = false;
     bool tried_any = false;             // a TLSA query was sent for some candidate
-    std::vector<std::string> too_long;  // candidates whose TLSA owner cannot exist
+    std::string too_long;               // the first candidate whose TLSA owner cannot exist
     std::vector<std::string>* notes = nullptr;  // Plan::notes
 };
 
@@ -242,13 +242,13 @@ void lookup_tlsa(Resolver& resolver, std::vector<HostWork>& work, std::uint16_t 
             // (docs/decisions.md, "TLSA owner names over 255 octets").
             while (w.next_base < w.bases.size() &&
                    tlsa_owner(port, w.bases[w.next_base]).size() > kMaxNameLength) {
-                w.too_long.push_back(w.bases[w.next_base]);
+                if (w.too_long.empty()) w.too_long = w.bases[w.next_base];
                 ++w.next_base;
             }
             if (w.next_base >= w.bases.size()) {
                 if (!w.too_long.empty() && !w.tried_any)
                     decide(&w, HostVerdict::may,
-                           "no TLSA record can exist at " + tlsa_owner(port, w.too_long.front()) +
+                           "no TLSA record can exist at " + tlsa_owner(port, w.too_long) +
                                " (longer than 255 octets, RFC 1035 section 2.3.4): as a secure "
                                "denial, opportunistic TLS");
                 else
@@ -477,7 +477,7 @@ Plan plan_domain(Resolver& resolver, const std::string& domain_in, std::uint16_t
 
     std::vector<HostWork> work;
     for (auto& h : plan.hosts)
-        if (h.reason.empty()) work.push_back({&h, mx_secure, {}, 0, false, false, {}, &plan.notes});
+        if (h.reason.empty()) work.push_back({&h, mx_secure, {}, 0, false, false, "", &plan.notes});
     lookup_addresses(resolver, work);
     if (!mx_secure && policy.insecure_mx == InsecureMx::ignore) {
         for (auto& w : work)
@@ -503,7 +503,7 @@ Plan plan_host(Resolver& resolver, const std::string& host, std::uint16_t port,
     // The host counts as securely chosen for its own names: the TLSA base
     // domain is a reference identifier either way (section 3.2.3); with no
     // MX lookup seen there is no next-hop domain to add.
-    std::vector<HostWork> work = {{&plan.hosts[0], true, {}, 0, false, false, {}, &plan.notes}};
+    std::vector<HostWork> work = {{&plan.hosts[0], true, {}, 0, false, false, "", &plan.notes}};
     lookup_addresses(resolver, work);
     lookup_tlsa(resolver, work, port);
     finish_host(work[0], plan, policy, {});

@@ -12,13 +12,17 @@
 
 namespace danesmtp::core {
 
-namespace {
+void RdfFree::operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
 
-struct RdfFree {
-    void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
-};
-
-}  // namespace
+std::string presentation(ldns_rdf* name) {
+    ldns_dname2canonical(name);
+    char* s = ldns_rdf2str(name);
+    if (!s) throw std::bad_alloc();
+    std::string out = s;
+    std::free(s);
+    if (out.size() > 1 && out.back() == '.') out.pop_back();
+    return out;
+}
 
 WireName parse_wire_name(const std::uint8_t* data, std::size_t len, std::size_t* pos) {
     if (!data || *pos >= len) throw Error(ErrorCode::parse, "truncated domain name");
@@ -34,13 +38,8 @@ WireName parse_wire_name(const std::uint8_t* data, std::size_t len, std::size_t*
     if (p - start != ldns_rdf_size(rdf.get()))
         throw Error(ErrorCode::parse, "compressed domain name in RDATA");
     *pos = p;
-    ldns_dname2canonical(rdf.get());
-    char* s = ldns_rdf2str(rdf.get());
-    if (!s) throw std::bad_alloc();
     WireName out;
-    out.text = s;
-    std::free(s);
-    if (out.text.size() > 1 && out.text.back() == '.') out.text.pop_back();
+    out.text = presentation(rdf.get());
     std::string why;
     out.host = host_name_of(out.text, &why).has_value();
     return out;

@@ -6,6 +6,7 @@
 //                     carry exactly
 //   parse_wire_name - an uncompressed name at the start of RDATA (MX exchange)
 //   host_name_of    - presentation text -> a host name, or why it cannot be one
+//   presentation    - an ldns name as text (for the resolver adapter)
 //
 // Why "carry exactly" matters (RFC 7672 section 2.2.2): the MX host name, or
 // the target of its CNAME chain, becomes the TLSA base domain, an SNI name and
@@ -21,7 +22,19 @@
 #include <optional>
 #include <string>
 
+struct ldns_struct_rdf;  // ldns_rdf of <ldns/ldns.h>
+
 namespace danesmtp::core {
+
+// presentation - an ldns name as WireName::text spells it (lower-cased in
+// place, escaped, no trailing dot; "." for the root). Shared with the
+// resolver adapter, which reads names out of reply packets.
+std::string presentation(ldns_struct_rdf* name);
+
+// RdfFree - deleter for a std::unique_ptr holding an ldns name.
+struct RdfFree {
+    void operator()(ldns_struct_rdf* r) const;
+};
 
 struct WireName {
     std::string text;   // presentation form, lower case, escaped, no trailing dot; "." for the root

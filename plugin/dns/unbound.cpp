@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/dname.hpp"
 #include "core/error.hpp"
 #include "core/names.hpp"
 
@@ -138,10 +139,6 @@ private:
 struct PktFree {
     void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
 };
-struct RdfFree {
-    void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
-};
-
 // cname_target - the end of the CNAME chain that starts at `qname` in the
 // answer section of the reply packet, in presentation form (escaped, lower
 // case, no trailing dot); "" when qname has no CNAME. libunbound's own
@@ -150,15 +147,6 @@ struct RdfFree {
 // different name (core/dname.hpp). Throws Error(parse) for a packet that
 // does not parse or a chain longer than kMaxCnames.
 constexpr int kMaxCnames = 16;
-std::string presentation(ldns_rdf* name) {
-    ldns_dname2canonical(name);
-    char* s = ldns_rdf2str(name);
-    if (!s) throw std::bad_alloc();
-    std::string out = s;
-    std::free(s);
-    if (out.size() > 1 && out.back() == '.') out.pop_back();
-    return out;
-}
 // *chain receives every name the chain passes through after qname, in order
 // (its last element is the target).
 std::string cname_target(const std::string& qname, const ub_result* r, std::vector<std::string>* chain) {
@@ -171,7 +159,7 @@ std::string cname_target(const std::string& qname, const ub_result* r, std::vect
     ldns_rdf* qraw = nullptr;
     if (ldns_str2rdf_dname(&qraw, qname.c_str()) != LDNS_STATUS_OK)
         throw Error(ErrorCode::parse, "query name does not parse");
-    std::unique_ptr<ldns_rdf, RdfFree> current(qraw);
+    std::unique_ptr<ldns_rdf, core::RdfFree> current(qraw);
     ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
     for (int step = 0;; ++step) {
         const ldns_rdf* next = nullptr;
@@ -187,7 +175,7 @@ std::string cname_target(const std::string& qname, const ub_result* r, std::vect
         if (step == kMaxCnames) throw Error(ErrorCode::parse, "CNAME chain longer than 16");
         current.reset(ldns_rdf_clone(next));
         if (!current) throw std::bad_alloc();
-        chain->push_back(presentation(current.get()));
+        chain->push_back(core::presentation(current.get()));
     }
     return chain->empty() ? std::string() : chain->back();
 }
