@@ -29,7 +29,7 @@ CXXFLAGS ?= -O2 -g
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion
 CPPFLAGS += -Iinclude -Iplugin -Itests
-LIBS      = -lunbound -lldns -lssl -lcrypto -pthread
+LIBS      = -lunbound -lldns -llmdb -lssl -lcrypto -pthread
 
 B        := build
 SAN      := build/asan

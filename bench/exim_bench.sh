@@ -24,6 +24,12 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CPUTIME="$B/cputime"
 DOMAINS=(ee.dane.test ta.dane.test cname.dane.test threemx.dane.test rollover.dane.test)
 
+# ---- the plugin as packaged: its answer cache in a directory of the MTA user
+mkdir -p "$W/cache"
+chown Debian-exim:Debian-exim "$W/cache"
+chmod 700 "$W/cache"
+echo "cache = $W/cache/answers.mdb" >> "$W/danesmtp.conf"
+
 # ---- the lab's validating resolver, for native Exim
 VR=${LAB_VALIDATING_RESOLVER:?the lab has no validating resolver (root and unbound are needed)}
 for _ in $(seq 50); do

@@ -327,6 +327,18 @@ DANESMTP_API int danesmtp_lookup_host(danesmtp_ctx *ctx, const char *host, unsig
  * returned at once. */
 DANESMTP_API int danesmtp_selftest(danesmtp_ctx *ctx);
 
+/* The answer cache shared by this host's processes (danesmtp.conf(5):
+ * cache, cache-max-ttl, cache-size), opened in the calling process if it was
+ * not yet. DANESMTP_CACHE_IN_USE (the path in danesmtp_last_error()),
+ * DANESMTP_CACHE_OFF when not configured, DANESMTP_CACHE_UNUSABLE when
+ * configured but not used in this process (why in danesmtp_last_error():
+ * a wrong owner or mode, a damaged file, a full disk). Lookups work the same
+ * without it, only slower: answers come from the resolver. Since 1.1. */
+#define DANESMTP_CACHE_OFF 0
+#define DANESMTP_CACHE_IN_USE 1
+#define DANESMTP_CACHE_UNUSABLE 2
+DANESMTP_API int danesmtp_cache_status(danesmtp_ctx *ctx);
+
 DANESMTP_API void danesmtp_plan_free(danesmtp_plan *plan);
 DANESMTP_API int danesmtp_plan_status(const danesmtp_plan *plan);
 DANESMTP_API const char *danesmtp_plan_reason(const danesmtp_plan *plan); /* "" when none */

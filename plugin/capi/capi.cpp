@@ -32,6 +32,7 @@
 #include "core/discovery.hpp"
 #include "core/error.hpp"
 #include "core/names.hpp"
+#include "dns/cache.hpp"
 #include "dns/unbound.hpp"
 #include "core/tlsa.hpp"
 #include "tls/chain.hpp"
@@ -56,6 +57,11 @@ struct ResolverState {
     std::string error;       // why the last start failed
     unsigned failures = 0;   // starts failed in a row
     std::chrono::steady_clock::time_point retry_at;  // no new start before
+    // The shared answer cache (dns/cache.hpp), opened on first lookup in
+    // this process; LMDB forbids using the parent's after fork().
+    bool cache_opened = false;
+    std::unique_ptr<danesmtp::dns::AnswerCache> cache;
+    std::string cache_why;  // why there is none ("off" when not configured)
 };
 
 }  // namespace
@@ -63,6 +69,7 @@ struct ResolverState {
 struct danesmtp_ctx {
     danesmtp::core::DigestPreference digests = danesmtp::core::DigestPreference::sha512_first;
     danesmtp::core::Config config;
+    std::string scope;  // dns::fingerprint(config.resolver): the cache entries it may use
 
     // The resolver starts on first use, in the process that uses it.
     std::atomic<ResolverState*> state{nullptr};
@@ -217,7 +224,7 @@ std::chrono::milliseconds retry_delay(unsigned failures) {
 // resolver_of - the context's resolver for this process, started on first
 // use and checked (DNSSEC must validate). nullptr with *why set when it
 // cannot be used now.
-std::shared_ptr<danesmtp::dns::UnboundResolver> resolver_of(danesmtp_ctx* ctx, std::string* why) {
+ResolverState* state_of(danesmtp_ctx* ctx) {
     pid_t pid = getpid();
     ResolverState* s = ctx->state.load();
     if (!s || s->pid != pid) {
@@ -227,6 +234,30 @@ std::shared_ptr<danesmtp::dns::UnboundResolver> resolver_of(danesmtp_ctx* ctx, s
             s = fresh.release();
         // else: another thread of this process installed one; s holds it.
     }
+    return s;
+}
+
+// cache_of - this process's answer cache, opened on first use; nullptr
+// (with the reason in *why) when off or unusable. Lookups then go to the
+// resolver alone: a cache problem never makes a lookup fail.
+danesmtp::dns::AnswerCache* cache_of(danesmtp_ctx* ctx, std::string* why) {
+    ResolverState* s = state_of(ctx);
+    std::lock_guard<std::mutex> lock(s->mu);
+    if (!s->cache_opened) {
+        s->cache_opened = true;
+        try {
+            s->cache = danesmtp::dns::AnswerCache::open(ctx->config.cache, &s->cache_why);
+        } catch (const std::exception& e) {
+            s->cache_why = e.what();
+        }
+    }
+    if (s->cache && !s->cache->broken().empty()) *why = s->cache->broken();
+    else if (!s->cache) *why = s->cache_why;
+    return s->cache.get();
+}
+
+std::shared_ptr<danesmtp::dns::UnboundResolver> resolver_of(danesmtp_ctx* ctx, std::string* why) {
+    ResolverState* s = state_of(ctx);
     std::unique_lock<std::mutex> lock(s->mu);
     for (;;) {
         if (s->resolver) return s->resolver;
@@ -293,20 +324,21 @@ int lookup(danesmtp_ctx* ctx, const char* name, unsigned int port, danesmtp_plan
         require(ctx && name && out, "lookup: NULL argument");
         require(port > 0 && port <= 65535, "lookup: port must be 1-65535");
         std::string normalized = danesmtp::core::normalize_name(name);
-        std::string why;
-        std::shared_ptr<danesmtp::dns::UnboundResolver> resolver = resolver_of(ctx, &why);
+        // Answers come from the shared cache when it holds them, else from
+        // this process's resolver, started (and self-tested) only then: a
+        // delivery process whose answers are all cached forks no resolver.
+        std::string cache_why;
+        danesmtp::dns::AnswerCache* cache = cache_of(ctx, &cache_why);
+        std::shared_ptr<danesmtp::dns::UnboundResolver> resolver;
+        danesmtp::dns::CachingResolver r(cache, ctx->scope, [&](std::string* why) -> danesmtp::core::Resolver* {
+            if (!resolver) resolver = resolver_of(ctx, why);
+            return resolver.get();
+        });
         danesmtp::core::Plan p;
-        if (!resolver) {
-            p.domain = normalized;
-            p.port = static_cast<std::uint16_t>(port);
-            p.status = danesmtp::core::DomainStatus::defer;
-            p.reason = "resolver unusable: " + why;
-        } else if (domain) {
-            p = danesmtp::core::plan_domain(*resolver, normalized, static_cast<std::uint16_t>(port),
-                                            ctx->config.policy);
+        if (domain) {
+            p = danesmtp::core::plan_domain(r, normalized, static_cast<std::uint16_t>(port), ctx->config.policy);
         } else {
-            p = danesmtp::core::plan_host(*resolver, normalized, static_cast<std::uint16_t>(port),
-                                          ctx->config.policy);
+            p = danesmtp::core::plan_host(r, normalized, static_cast<std::uint16_t>(port), ctx->config.policy);
         }
         *out = make_plan(std::move(p));
     });
@@ -395,6 +427,7 @@ int danesmtp_ctx_new(danesmtp_ctx** out, const danesmtp_options* opts) {
         }
         if (ctx->config.digests_set)
             ctx->digests = ctx->config.digests;  // the configuration has the last word
+        ctx->scope = danesmtp::dns::fingerprint(ctx->config.resolver);
         *out = ctx.release();
     });
 }
@@ -590,6 +623,22 @@ int danesmtp_selftest(danesmtp_ctx* ctx) {
         return DANESMTP_E_RESOLVER;
     }
     return DANESMTP_OK;
+}
+
+int danesmtp_cache_status(danesmtp_ctx* ctx) {
+    std::string why;
+    int in_use = 0;
+    int rc = guard([&] {
+        require(ctx != nullptr, "danesmtp_cache_status: ctx is NULL");
+        in_use = cache_of(ctx, &why) && why.empty();
+    });
+    if (rc != DANESMTP_OK) return rc;
+    if (in_use) {
+        set_last_error(ctx->config.cache.path.c_str());
+        return DANESMTP_CACHE_IN_USE;
+    }
+    set_last_error(why.c_str());
+    return ctx->config.cache.path.empty() ? DANESMTP_CACHE_OFF : DANESMTP_CACHE_UNUSABLE;
 }
 
 void danesmtp_plan_free(danesmtp_plan* plan) { delete plan; }

@@ -209,6 +209,23 @@ void apply_config_text(std::string_view text, const std::string& origin, Config*
             else
                 throw Error(ErrorCode::parse, where + ": digest-preference is sha512 or sha256");
             c->digests_set = true;
+        } else if (key == "cache") {
+            if (v == "none") {
+                c->cache.path.clear();
+            } else {
+                check_path(key, value, where);
+                c->cache.path = v;
+            }
+        } else if (key == "cache-max-ttl") {
+            if (value.size() > 5 || value.find_first_not_of("0123456789") != std::string_view::npos ||
+                std::stoul(v) < 1 || std::stoul(v) > 86400)
+                throw Error(ErrorCode::parse, where + ": cache-max-ttl is seconds, 1-86400, not '" + v + "'");
+            c->cache.max_ttl = static_cast<unsigned>(std::stoul(v));
+        } else if (key == "cache-size") {
+            if (value.size() > 4 || value.find_first_not_of("0123456789") != std::string_view::npos ||
+                std::stoul(v) < 1 || std::stoul(v) > 4096)
+                throw Error(ErrorCode::parse, where + ": cache-size is megabytes, 1-4096, not '" + v + "'");
+            c->cache.size_mb = static_cast<unsigned>(std::stoul(v));
         } else {
             throw Error(ErrorCode::parse, where + ": unknown key '" + key + "'");
         }

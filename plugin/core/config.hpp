@@ -21,6 +21,9 @@
 //   mandatory-dane = DOMAIN         (list) defer when DOMAIN has no usable TLSA
 //   audit-only = yes|no             report verdicts, never block (section 9.1)
 //   digest-preference = sha512|sha256   digest agility order (RFC 7671 section 9)
+//   cache = PATH|none               validated answers shared between processes (dns/cache.hpp)
+//   cache-max-ttl = SECONDS         keep an answer at most this long, 1-86400 (default 3600)
+//   cache-size = MEGABYTES          the cache file's largest size, 1-4096 (default 64)
 #pragma once
 
 #include <cstddef>
@@ -53,8 +56,16 @@ struct ResolverConfig {
     }
 };
 
+// The shared answer cache (dns/cache.hpp); off while path is empty.
+struct CacheConfig {
+    std::string path;
+    unsigned max_ttl = 3600;  // seconds
+    unsigned size_mb = 64;
+};
+
 struct Config {
     ResolverConfig resolver;
+    CacheConfig cache;
     Policy policy;
     DigestPreference digests = DigestPreference::sha512_first;
     bool digests_set = false;  // digest-preference appeared in the configuration

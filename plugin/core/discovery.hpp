@@ -57,6 +57,8 @@ struct DnsResult {
                                      // RFC 1035 section 5.1 escapes, exactly as in the
                                      // answer; empty when there were none
     std::string why;                 // why bogus, or what failed
+    std::uint32_t ttl = 0;           // seconds the answer may be kept (0: not at all);
+                                     // the smallest TTL of the answer and its CNAMEs
 };
 
 // Resolver - answers a batch of queries; the adapter may run them

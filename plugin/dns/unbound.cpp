@@ -148,8 +148,11 @@ struct PktFree {
 // does not parse or a chain longer than kMaxCnames.
 constexpr int kMaxCnames = 16;
 // *chain receives every name the chain passes through after qname, in order
-// (its last element is the target).
-std::string cname_target(const std::string& qname, const ub_result* r, std::vector<std::string>* chain) {
+// (its last element is the target); *min_ttl the smallest TTL of the answer
+// section (UINT32_MAX when it is empty), so that an answer is not kept
+// longer than a CNAME that led to it (dns/cache.hpp).
+std::string cname_target(const std::string& qname, const ub_result* r, std::vector<std::string>* chain,
+                         std::uint32_t* min_ttl) {
     if (!r->answer_packet || r->answer_len <= 0) throw Error(ErrorCode::parse, "no reply packet");
     ldns_pkt* raw = nullptr;
     if (ldns_wire2pkt(&raw, static_cast<const uint8_t*>(r->answer_packet),
@@ -161,6 +164,9 @@ std::string cname_target(const std::string& qname, const ub_result* r, std::vect
         throw Error(ErrorCode::parse, "query name does not parse");
     std::unique_ptr<ldns_rdf, core::RdfFree> current(qraw);
     ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
+    *min_ttl = UINT32_MAX;
+    for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); ++i)
+        *min_ttl = std::min(*min_ttl, ldns_rr_ttl(ldns_rr_list_rr(answer, i)));
     for (int step = 0;; ++step) {
         const ldns_rdf* next = nullptr;
         for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); ++i) {
@@ -211,8 +217,9 @@ core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r,
         return out;
     }
     std::vector<std::string> chain;
+    std::uint32_t answer_ttl = 0;
     try {
-        std::string canon = cname_target(q.name, r, &chain);
+        std::string canon = cname_target(q.name, r, &chain, &answer_ttl);
         if (canon != q.name) out.canonical = canon;
     } catch (const Error& e) {
         // A CNAME we cannot read exactly: no answer at all, never a guess
@@ -246,6 +253,10 @@ core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r,
         out.security = core::DnsSecurity::insecure;
     }
     out.nxdomain = r->nxdomain != 0;
+    // How long the answer may be kept: libunbound's TTL (already capped at
+    // the RRSIG expiry by its validator), and no longer than any record of
+    // the answer section. 0 (not kept) when libunbound has none.
+    out.ttl = r->ttl > 0 ? std::min(static_cast<std::uint32_t>(r->ttl), answer_ttl) : 0;
     for (int i = 0; r->havedata && r->data[i]; ++i)
         out.rdata.emplace_back(reinterpret_cast<const std::uint8_t*>(r->data[i]),
                                reinterpret_cast<const std::uint8_t*>(r->data[i]) + r->len[i]);

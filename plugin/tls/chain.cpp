@@ -144,6 +144,7 @@ void Chain::add_pem(std::string_view pem) {
 }
 
 std::vector<PemObject> read_objects(const std::uint8_t* data, std::size_t len) {
+    init_openssl();
     if (!data || len == 0) throw Error(ErrorCode::parse, "empty input");
     std::vector<PemBlock> blocks;
     std::vector<PemObject> out;

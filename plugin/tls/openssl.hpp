@@ -22,10 +22,15 @@ struct PkeyFree {
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-// digest - SHA2-256 (mtype 1) or SHA2-512 (mtype 2) of a buffer. The digest
-// implementations are fetched once per process (OpenSSL 3 implicit fetches
-// cost more than hashing a certificate). Throws Error(internal) on failure.
+// digest - SHA2-256 (mtype 1) or SHA2-512 (mtype 2) of a buffer, without
+// starting OpenSSL (see openssl.cpp). Throws Error(internal) for another
+// mtype, Error(limit) beyond kMaxDigestInput bytes.
+constexpr std::size_t kMaxDigestInput = 16u << 20;
 core::Bytes digest(std::uint8_t mtype, const std::uint8_t* data, std::size_t len);
+
+// init_openssl - OpenSSL's initialisation without exit-time clean-up;
+// called before the library's first OpenSSL object. Idempotent.
+void init_openssl();
 
 // openssl_error - the text of OpenSSL's most recent error, and clears the queue.
 std::string openssl_error();
