@@ -78,6 +78,9 @@ if [ "$(id -u)" = 0 ] && command -v update-exim4.conf >/dev/null 2>&1 &&
     }
     trap restore EXIT
     check "packages install" 'dpkg -i "$D/libdanesmtp1_${V}_amd64.deb" "$D/danesmtp_${V}_amd64.deb" >"$X/dpkg.out" 2>&1'
+    check "installed: the cache directory belongs to Debian-exim, mode 700" \
+        '[ "$(stat -c %U:%a /var/cache/danesmtp)" = Debian-exim:700 ]'
+    check "installed: /etc/danesmtp.conf names the cache" 'grep -q "^cache = /var/cache/danesmtp/answers.mdb" /etc/danesmtp.conf'
     check "installed: update-exim4.conf and exim4 -bV" 'update-exim4.conf && exim4 -bV >/dev/null'
     check "inert until enabled" '! exim4 -bP transport danesmtp_smtp >/dev/null 2>&1'
     echo "DANESMTP_ENABLE = 1" >>"$LM"
@@ -88,7 +91,7 @@ if [ "$(id -u)" = 0 ] && command -v update-exim4.conf >/dev/null 2>&1 &&
     if [ -n "$saved" ]; then cp -p "$saved" "$LM"; else rm -f "$LM"; fi
     check "rolled back: inert again" 'update-exim4.conf && exim4 -bV >/dev/null && ! exim4 -bP transport danesmtp_smtp >/dev/null 2>&1'
     check "purge" 'dpkg --purge danesmtp libdanesmtp1 >/dev/null 2>&1'
-    check "purged: no snippet, no /etc/danesmtp.conf" '! ls /etc/exim4/conf.d/*/*danesmtp* /etc/danesmtp.conf >/dev/null 2>&1'
+    check "purged: no snippet, no /etc/danesmtp.conf, no cache" '! ls -d /etc/exim4/conf.d/*/*danesmtp* /etc/danesmtp.conf /var/cache/danesmtp >/dev/null 2>&1'
     check "purged: exim4 -bV" 'update-exim4.conf && exim4 -bV >/dev/null'
 fi
 finish deb_test

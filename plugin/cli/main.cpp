@@ -42,7 +42,7 @@ const char kUsage[] =
     "                       [--time UNIX|ISO8601] [--json] [--conf FILE] CHAIN.pem\n"
     "       danesmtp tlsa [--usage U] [--selector S] [--mtype M] [--host HOST [--port PORT]]\n"
     "                     [--depth N] FILE.pem\n"
-    "       danesmtp lookup DOMAIN|HOST:PORT [--port P] [--json] [RESOLVER OPTIONS]\n"
+    "       danesmtp lookup DOMAIN|HOST:PORT [--port P] [--json] [--no-cache] [RESOLVER OPTIONS]\n"
     "       danesmtp check DOMAIN|HOST:PORT [--port P] [--helo NAME] [--json] [RESOLVER OPTIONS]\n"
     "       danesmtp --version\n"
     "RESOLVER OPTIONS: --conf FILE (default /etc/danesmtp.conf when present), --trust-anchor FILE,\n"
@@ -226,7 +226,9 @@ struct CtxFree {
     void operator()(danesmtp_ctx* c) const { danesmtp_ctx_free(c); }
 };
 using CtxPtr = std::unique_ptr<danesmtp_ctx, CtxFree>;
-CtxPtr make_ctx(const Args& a);
+// make_ctx - the context of the configuration file and options; `fresh`:
+// without the answer cache (every answer from DNS now).
+CtxPtr make_ctx(const Args& a, bool fresh = false);
 
 int cmd_verify(int argc, char** argv) {
     Args a = parse_args(argc, argv, 2, {"--tlsa", "--tlsa-file", "--name", "--time", "--conf"}, {"--json"});
@@ -393,7 +395,7 @@ using PlanPtr = std::unique_ptr<danesmtp_plan, PlanFree>;
 
 // The resolver options as configuration text (man danesmtp.conf); the
 // configuration file, when there is one, is read first.
-CtxPtr make_ctx(const Args& a) {
+CtxPtr make_ctx(const Args& a, bool fresh) {
     std::string conf, text;
     bool conf_given = false;
     for (const auto& [opt, val] : a.options) {
@@ -423,6 +425,7 @@ CtxPtr make_ctx(const Args& a) {
     }
     if (has_flag(a, "--audit-only")) text += "audit-only = yes\n";
     if (has_flag(a, "--no-root-anchor")) text += "root-anchor = no\n";
+    if (fresh) text += "cache = none\n";
     if (!conf_given && access(DANESMTP_CONFIG_FILE, R_OK) == 0) conf = DANESMTP_CONFIG_FILE;
     danesmtp_options opts = DANESMTP_OPTIONS_INIT;
     opts.config_file = conf.empty() ? nullptr : conf.c_str();
@@ -518,10 +521,17 @@ std::string host_json(const danesmtp_host* h) {
            ",\"tlsa\":" + recs + "}";
 }
 
+// lookup answers as the MTA would: from the answer cache when one is
+// configured (--no-cache: from DNS now), and says so on its last line.
 int cmd_lookup(int argc, char** argv) {
-    Args a = parse_args(argc, argv, 2, kResolverOptions, {"--json", "--audit-only", "--no-root-anchor"});
+    Args a = parse_args(argc, argv, 2, kResolverOptions,
+                        {"--json", "--audit-only", "--no-root-anchor", "--no-cache"});
     Target t = target_of(a);
-    CtxPtr ctx = make_ctx(a);
+    CtxPtr ctx = make_ctx(a, has_flag(a, "--no-cache"));
+    int cache = danesmtp_cache_status(ctx.get());
+    std::string cache_line = cache == DANESMTP_CACHE_IN_USE   ? std::string("answer cache: ") + danesmtp_last_error()
+                             : cache == DANESMTP_CACHE_UNUSABLE ? std::string("answer cache not used: ") + danesmtp_last_error()
+                                                                : std::string();
     PlanPtr plan = plan_of(ctx.get(), t);
     int status = danesmtp_plan_status(plan.get());
     if (has_flag(a, "--json")) {
@@ -531,6 +541,7 @@ int cmd_lookup(int argc, char** argv) {
                   << ",\"reason\":" << json_string(danesmtp_plan_reason(plan.get()))
                   << ",\"mx_secure\":" << (danesmtp_plan_mx_secure(plan.get()) ? "true" : "false")
                   << ",\"implicit_mx\":" << (danesmtp_plan_implicit_mx(plan.get()) ? "true" : "false")
+                  << ",\"cache\":" << json_string(cache_line.c_str())
                   << ",\"hosts\":[";
         for (std::size_t i = 0; i < danesmtp_plan_host_count(plan.get()); ++i)
             std::cout << (i ? "," : "") << host_json(danesmtp_plan_host(plan.get(), i));
@@ -567,6 +578,7 @@ int cmd_lookup(int argc, char** argv) {
             }
         }
     }
+    if (!cache_line.empty()) std::cout << cache_line << "\n";
     return exit_for_status(status);
 }
 
@@ -577,6 +589,8 @@ int cmd_lookup(int argc, char** argv) {
 //              a failure for "dane" hosts)
 //   Cleartext  no TLS (fine only for "may" hosts)
 //   Unreachable  not connected, with why
+// check is a diagnosis: its answers come from DNS now, never from the
+// answer cache (a publisher who just fixed a record must see the fix).
 int cmd_check(int argc, char** argv) {
     Args a = parse_args(argc, argv, 2, kResolverOptions, {"--json", "--audit-only", "--no-root-anchor"});
     Target t = target_of(a);
@@ -586,7 +600,7 @@ int cmd_check(int argc, char** argv) {
         if (opt == "--helo") helo = val;
         if (opt == "--timeout") timeout_ms = static_cast<unsigned>(std::stoul(val));
     }
-    CtxPtr ctx = make_ctx(a);
+    CtxPtr ctx = make_ctx(a, true);
     PlanPtr plan = plan_of(ctx.get(), t);
     int status = danesmtp_plan_status(plan.get());
     bool json = has_flag(a, "--json");

@@ -206,6 +206,16 @@ danesmtp_ctx* context_for(const std::string& config, std::string* err) {
     return ctx;
 }
 
+// report_cache - once per context and process: an answer cache that is
+// configured but cannot be used (wrong owner, full disk) is logged for the
+// administrator; mail flows without it, only at a higher cost per delivery.
+void report_cache(danesmtp_ctx* ctx) {
+    static std::set<std::pair<pid_t, danesmtp_ctx*>> done;
+    if (!done.insert({getpid(), ctx}).second) return;
+    if (danesmtp_cache_status(ctx) == DANESMTP_CACHE_UNUSABLE)
+        log_main(std::string("danesmtp: answer cache not used: ") + danesmtp_last_error());
+}
+
 bool parse_port(const std::string& s, unsigned* port) {
     if (s.empty()) {
         *port = 25;
@@ -241,6 +251,7 @@ bool lookup(int argc, unsigned char* argv[], const char* fn, danesmtp_plan** pla
     }
     danesmtp_ctx* ctx = context_for(arg(argc, argv, 2), err);
     if (!ctx) return false;
+    report_cache(ctx);
     int rc = danesmtp_lookup_domain(ctx, domain.c_str(), port, plan);
     if (rc != DANESMTP_OK) {
         *err = std::string("danesmtp: ") + fn + ": " + domain + ": " + danesmtp_last_error();

@@ -29,6 +29,13 @@ if [ -n "${LAB_RESOLVER:-}" ]; then
 else
     cp "$W/danesmtp-stub.conf" "$W/danesmtp.conf"
 fi
+# The answer cache as packaged (debian/danesmtp.postinst): a directory of
+# Exim's user, mode 700. The stub configuration has none: its tests change
+# TLSA records and expect the next delivery to see the change at once.
+mkdir -p "$W/cache"
+chown Debian-exim:Debian-exim "$W/cache"
+chmod 700 "$W/cache"
+echo "cache = $W/cache/answers.mdb" >> "$W/danesmtp.conf"
 { cat "$W/danesmtp.conf"; echo "audit-only = yes"; } > "$W/danesmtp-audit.conf"
 
 make_conf() { # OUT LIBRARY CONFIG

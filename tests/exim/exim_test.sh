@@ -214,7 +214,22 @@ printf 'EHLO client.invalid\r\nMAIL FROM:<>\r\nRCPT TO:<user@bogus.test>\r\nRCPT
 check "RCPT check defers a bogus domain" 'grep -q "^451.4.7.5 DANE: MX lookup bogus" "$W/bh.out"'
 check "RCPT check accepts a DANE domain" '[ "$(grep -c "^250 Accepted" "$W/bh.out")" = 1 ]'
 
-# ---- 19. nothing from the plugin or libunbound on Exim's stderr (item 12)
+# ---- 19. the answer cache (issue 11): Exim's processes share it, it
+# belongs to Exim's user, and one that cannot be used is logged while mail
+# flows without it.
+check "cache file of Debian-exim, mode 600" '[ "$(stat -c %U:%a "$W/cache/answers.mdb")" = Debian-exim:600 ]'
+check "cache lock file of Debian-exim" '[ "$(stat -c %U "$W/cache/answers.mdb-lock")" = Debian-exim ]'
+check "cache holds the TLSA RRset of a delivered host" 'mdb_dump -n -p "$W/cache/answers.mdb" | grep -q "/52/_${LAB_SMTP_PORT}._tcp.mx.ee.dane.test"'
+check "cache holds no bogus answer" '! mdb_dump -n -p "$W/cache/answers.mdb" | grep -q "/15/bogus.test"'
+mkdir -p "$W/opencache" && chmod 777 "$W/opencache"
+sed "s|^cache = .*|cache = $W/opencache/answers.mdb|" "$W/danesmtp.conf" > "$W/danesmtp-opencache.conf"
+make_conf "$W/exim-opencache.conf" "$B/libdanesmtp.so.1" "$W/danesmtp-opencache.conf"
+send "$W/exim-opencache.conf" ee.dane.test t-opencache
+delivered_tls "cache others may write: delivered without it" ee.dane.test "$LAB_HOST_mx_ee" mx.ee.dane.test t-opencache
+check "cache others may write: logged" 'log_has "danesmtp: answer cache not used: $W/opencache is writable by group or others"'
+check "cache others may write: not created" '[ ! -e "$W/opencache/answers.mdb" ]'
+
+# ---- 20. nothing from the plugin or libunbound on Exim's stderr (item 12)
 check "no stray output on stderr" '! grep -q "libunbound\|tube msg" "$W/send.out"'
 
 if [ "$fail" != 0 ]; then

@@ -617,24 +617,95 @@ void resolver_death(bool ignore_sigpipe) {
 BOOST_AUTO_TEST_CASE(resolver_process_death_sigpipe_default) { resolver_death(false); }
 BOOST_AUTO_TEST_CASE(resolver_process_death_sigpipe_ignored) { resolver_death(true); }
 
+// UdpRelay - a UDP port on 127.0.0.1 that relays DNS datagrams to the lab
+// NSD while running, and counts them: nothing answers there before start()
+// or after halt().
+class UdpRelay {
+public:
+    UdpRelay() {
+        sock_ = socket(AF_INET, SOCK_DGRAM, 0);
+        BOOST_REQUIRE(sock_ >= 0);
+        sockaddr_in here{};
+        here.sin_family = AF_INET;
+        here.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        BOOST_REQUIRE(bind(sock_, reinterpret_cast<sockaddr*>(&here), sizeof here) == 0);
+        socklen_t len = sizeof here;
+        getsockname(sock_, reinterpret_cast<sockaddr*>(&here), &len);
+        port_ = ntohs(here.sin_port);
+    }
+    ~UdpRelay() {
+        halt();
+        close(sock_);
+    }
+    unsigned port() const { return port_; }
+    unsigned forwarded() const { return forwarded_; }
+    void start() {
+        unsigned nsd_port = static_cast<unsigned>(std::stoul(Lab::get().env.at("LAB_DNS_PORT")));
+        stop_ = false;
+        thread_ = std::thread([this, nsd_port] { run(nsd_port); });
+    }
+    void halt() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+        // Drop what arrived meanwhile, so that nothing is answered late.
+        unsigned char buf[512];
+        while (recv(sock_, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+        }
+    }
+
+private:
+    void run(unsigned nsd_port) {
+        sockaddr_in up{};
+        up.sin_family = AF_INET;
+        up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        up.sin_port = htons(static_cast<std::uint16_t>(nsd_port));
+        int out = socket(AF_INET, SOCK_DGRAM, 0);
+        std::map<std::uint16_t, sockaddr_in> who;  // DNS id -> client
+        while (!stop_) {
+            pollfd fds[2] = {{sock_, POLLIN, 0}, {out, POLLIN, 0}};
+            if (poll(fds, 2, 100) <= 0) continue;
+            unsigned char buf[65536];
+            if (fds[0].revents & POLLIN) {
+                sockaddr_in from{};
+                socklen_t fl = sizeof from;
+                ssize_t n = recvfrom(sock_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+                if (n >= 2) {
+                    who[static_cast<std::uint16_t>(buf[0] << 8 | buf[1])] = from;
+                    ++forwarded_;
+                    sendto(out, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&up), sizeof up);
+                }
+            }
+            if (fds[1].revents & POLLIN) {
+                ssize_t n = recv(out, buf, sizeof buf, 0);
+                if (n >= 2) {
+                    auto it = who.find(static_cast<std::uint16_t>(buf[0] << 8 | buf[1]));
+                    if (it != who.end())
+                        sendto(sock_, buf, static_cast<size_t>(n), 0,
+                               reinterpret_cast<sockaddr*>(&it->second), sizeof it->second);
+                }
+            }
+        }
+        close(out);
+    }
+    int sock_ = -1;
+    unsigned port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<unsigned> forwarded_{0};
+    std::thread thread_;
+};
+
+std::string relayed_config(const UdpRelay& relay) {
+    return "trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\n"
+           "timeout = 1000\nstub = test. 127.0.0.1@" + std::to_string(relay.port()) + "\n";
+}
+
 // Item 8: a resolver that cannot start (here: its self-test finds no DNS)
 // is tried again after a back-off, so a long-lived MTA recovers when DNS
 // comes back. The stub names a port where nothing answers at first; after
 // the first failure the test relays that port to the lab NSD.
 BOOST_AUTO_TEST_CASE(failed_start_is_retried_after_a_back_off) {
-    // A relay on 127.0.0.1:<port> to the lab NSD, started later.
-    int relay = socket(AF_INET, SOCK_DGRAM, 0);
-    BOOST_REQUIRE(relay >= 0);
-    sockaddr_in here{};
-    here.sin_family = AF_INET;
-    here.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(bind(relay, reinterpret_cast<sockaddr*>(&here), sizeof here) == 0);
-    socklen_t len = sizeof here;
-    getsockname(relay, reinterpret_cast<sockaddr*>(&here), &len);
-    unsigned port = ntohs(here.sin_port);
-    unsigned nsd_port = static_cast<unsigned>(std::stoul(Lab::get().env.at("LAB_DNS_PORT")));
-    Ctx ctx = ctx_of("trust-anchor-file = " + Lab::get().state + "/trust-anchor\nroot-anchor = no\n"
-                     "timeout = 1000\nstub = test. 127.0.0.1@" + std::to_string(port) + "\n");
+    UdpRelay relay;
+    Ctx ctx = ctx_of(relayed_config(relay));
     // Nothing answers yet: the start fails, and so does the lookup (defer).
     Plan p1 = lookup(ctx.get(), "ee.dane.test");
     BOOST_TEST(danesmtp_plan_status(p1.get()) == DANESMTP_DOMAIN_DEFER);
@@ -644,40 +715,8 @@ BOOST_AUTO_TEST_CASE(failed_start_is_retried_after_a_back_off) {
     auto quick = std::chrono::steady_clock::now() - t0;
     BOOST_TEST(danesmtp_plan_status(p2.get()) == DANESMTP_DOMAIN_DEFER);
     BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(quick).count() < 900);
-    // DNS comes back: relay datagrams to NSD and back.
-    std::atomic<bool> stop{false};
-    std::thread relayer([&] {
-        sockaddr_in up{};
-        up.sin_family = AF_INET;
-        up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        up.sin_port = htons(static_cast<std::uint16_t>(nsd_port));
-        int out = socket(AF_INET, SOCK_DGRAM, 0);
-        std::map<std::uint16_t, sockaddr_in> who;  // DNS id -> client
-        while (!stop) {
-            pollfd fds[2] = {{relay, POLLIN, 0}, {out, POLLIN, 0}};
-            if (poll(fds, 2, 100) <= 0) continue;
-            unsigned char buf[65536];
-            if (fds[0].revents & POLLIN) {
-                sockaddr_in from{};
-                socklen_t fl = sizeof from;
-                ssize_t n = recvfrom(relay, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
-                if (n >= 2) {
-                    who[static_cast<std::uint16_t>(buf[0] << 8 | buf[1])] = from;
-                    sendto(out, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&up), sizeof up);
-                }
-            }
-            if (fds[1].revents & POLLIN) {
-                ssize_t n = recv(out, buf, sizeof buf, 0);
-                if (n >= 2) {
-                    auto it = who.find(static_cast<std::uint16_t>(buf[0] << 8 | buf[1]));
-                    if (it != who.end())
-                        sendto(relay, buf, static_cast<size_t>(n), 0,
-                               reinterpret_cast<sockaddr*>(&it->second), sizeof it->second);
-                }
-            }
-        }
-        close(out);
-    });
+    // DNS comes back.
+    relay.start();
     // After the back-off the resolver starts again and works.
     bool recovered = false;
     for (int i = 0; i < 40 && !recovered; ++i) {
@@ -686,10 +725,55 @@ BOOST_AUTO_TEST_CASE(failed_start_is_retried_after_a_back_off) {
         recovered = danesmtp_plan_status(p.get()) == DANESMTP_DOMAIN_OK &&
                     danesmtp_host_verdict(host(p, 0)) == DANESMTP_HOST_DANE;
     }
-    stop = true;
-    relayer.join();
-    close(relay);
     BOOST_TEST(recovered);
+}
+
+// Issue 11: the shared answer cache. Each "delivery process" is a forked
+// child with a context of its own, as Exim's are. The first one's validated
+// answers serve the next with no DNS query at all (the relay counts them),
+// also when DNS is gone; bogus answers are never served from the cache, and
+// past cache-max-ttl nothing is.
+BOOST_AUTO_TEST_CASE(cached_answers_serve_new_processes) {
+    char tmpl[] = "/tmp/danesmtp-labcache-XXXXXX";
+    BOOST_REQUIRE(mkdtemp(tmpl));
+    std::string dir = tmpl;
+    UdpRelay relay;
+    std::string conf = relayed_config(relay) + "cache = " + dir + "/answers.mdb\n";
+    // One delivery process: the plan of `domain`, as a letter.
+    auto deliver = [&](const std::string& extra, const char* domain) {
+        return in_child(30, [&]() -> char {
+            Ctx ctx = ctx_of(conf + extra);
+            if (danesmtp_cache_status(ctx.get()) != DANESMTP_CACHE_IN_USE) return 'c';
+            danesmtp_plan* raw = nullptr;
+            if (danesmtp_lookup_domain(ctx.get(), domain, Lab::get().port, &raw) != DANESMTP_OK) return 'e';
+            Plan p(raw);
+            if (danesmtp_plan_status(p.get()) != DANESMTP_DOMAIN_OK) return 'd';  // deferred
+            const danesmtp_host* h = host(p, 0);
+            return h && danesmtp_host_verdict(h) == DANESMTP_HOST_DANE && danesmtp_host_tlsa(h) &&
+                           danesmtp_tlsa_count(danesmtp_host_tlsa(h)) > 0
+                       ? 'y'
+                       : 'n';
+        }).code;
+    };
+    relay.start();
+    BOOST_TEST(deliver("", "ee.dane.test") == 'y');
+    BOOST_TEST(deliver("", "bogus.test") == 'd');
+    unsigned after_first = relay.forwarded();
+    BOOST_TEST(after_first > 0u);
+    // A new process: the same plan, not one query.
+    BOOST_TEST(deliver("", "ee.dane.test") == 'y');
+    BOOST_TEST(relay.forwarded() == after_first);
+    // The bogus domain is asked again (and defers again).
+    BOOST_TEST(deliver("", "bogus.test") == 'd');
+    BOOST_TEST(relay.forwarded() > after_first);
+    // DNS gone: cached answers still serve; anything else defers.
+    relay.halt();
+    BOOST_TEST(deliver("", "ee.dane.test") == 'y');
+    BOOST_TEST(deliver("", "ta.dane.test") == 'd');
+    // Past cache-max-ttl the entries are stale: defer, never the old answer.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    BOOST_TEST(deliver("cache-max-ttl = 1\n", "ee.dane.test") == 'd');
+    std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 // Item 9: sixteen threads on one context, lookups to answered zones mixed
