@@ -308,8 +308,10 @@ std::unique_ptr<AnswerCache> AnswerCache::open(const core::CacheConfig& config, 
     }
     int dead = 0;
     mdb_reader_check(impl->env, &dead);  // slots of readers that died
+    // The main database needs no write transaction to open: concurrent
+    // delivery processes do not queue for the writer lock just to read.
     MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(impl->env, nullptr, 0, &txn);
+    int rc = mdb_txn_begin(impl->env, nullptr, MDB_RDONLY, &txn);
     if (rc == 0) rc = mdb_dbi_open(txn, nullptr, 0, &impl->dbi);
     if (rc == 0) {
         rc = mdb_txn_commit(txn);

@@ -53,5 +53,19 @@ run 3 "lookup mandatory" -- lookup notlsa.dane.test $P --mandatory notlsa.dane.t
 run 2 "lookup bad domain" -- lookup "bad..name" $P
 run 2 "lookup bad stub" -- lookup ee.dane.test $P --stub nonsense
 run 2 "lookup port twice" -- lookup "mx.ee.dane.test:25" --port 25
+# The answer cache: lookup says which one it used; --no-cache and check do
+# not use it (the file is never created by them).
+mkdir -m 700 "$T/c1" "$T/c2"
+printf 'cache = %s/c1/answers.mdb\n' "$T" > "$T/cache.conf"
+run 0 "lookup with a cache" -- lookup ee.dane.test $P --conf "$T/cache.conf"
+has "answer cache: $T/c1/answers.mdb" "lookup with a cache"
+printf 'cache = %s/c2/answers.mdb\n' "$T" > "$T/cache2.conf"
+run 0 "lookup --no-cache" -- lookup ee.dane.test $P --conf "$T/cache2.conf" --no-cache
+if grep -q "answer cache" "$T/out" || [ -e "$T/c2/answers.mdb" ]; then bad "lookup --no-cache used the cache"; else ok; fi
+run 0 "check without the cache" -- check ee.dane.test $P --conf "$T/cache2.conf"
+if [ -e "$T/c2/answers.mdb" ]; then bad "check used the cache"; else ok; fi
+chmod 777 "$T/c2"
+run 0 "lookup, a cache others may write" -- lookup ee.dane.test $P --conf "$T/cache2.conf"
+has "answer cache not used: $T/c2 is writable by group or others" "lookup, a cache others may write"
 }
 finish cli_lab_test
