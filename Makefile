@@ -48,11 +48,13 @@ CLI       := $(B)/danesmtp
 UNIT      := $(B)/unit-tests
 CAPI_TEST := $(B)/capi-test
 PKI       := $(B)/pki
+DAEMON    := $(B)/danesmtpd
+CLIENT    := $(B)/danesmtp-exim-client.so
 
 .PHONY: soak tsan-test fuzz all check test deps demo bench install uninstall abi-check clean asan-test lab-test install-test exim-test deb deb-test
 .DELETE_ON_ERROR:
 
-all: $(LIB) $(CLI)
+all: $(LIB) $(CLI) $(DAEMON) $(CLIENT)
 
 # ---- objects: $(B)/obj for the normal build, $(SAN)/obj under sanitizers
 $(B)/obj/%.o: %.cpp
@@ -86,6 +88,21 @@ $(CLI): $(call obj,$(B),$(CLI_SRC)) $(LIB)
 $(B)/install/danesmtp: $(call obj,$(B),$(CLI_SRC)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lssl -lcrypto
+
+# The service mode for Exim (issue 11): danesmtpd serves the Exim entry
+# points over a Unix socket, and Exim loads only the C client, which needs
+# nothing but libc. log_write is exported from danesmtpd: the entry points
+# find it with dlsym(RTLD_DEFAULT) as they find Exim's.
+$(DAEMON): $(call obj,$(B),plugin/daemon/danesmtpd.cpp) $(LIB)
+	$(CXX) $(LDFLAGS) -pthread -Wl,-rpath,'$$ORIGIN' -Wl,--export-dynamic-symbol=log_write -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp
+
+$(B)/install/danesmtpd: $(call obj,$(B),plugin/daemon/danesmtpd.cpp) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -pthread -Wl,--export-dynamic-symbol=log_write -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp
+
+$(CLIENT): plugin/exim/client.c
+	$(CC) -std=c11 -shared -fPIC -fvisibility=hidden -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion \
+	  $(CFLAGS) -Wl,--no-undefined -Wl,-z,relro -Wl,-z,now $(LDFLAGS) -o $@ $<
 
 # ---- tests
 deps:

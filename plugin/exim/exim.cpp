@@ -30,6 +30,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,9 @@ constexpr int kFail = 2;   // a failed expansion, without a panic-log entry
 constexpr int kError = 3;  // a failed expansion, logged as a configuration error
 constexpr int kLogMain = 1;
 
-std::string g_yield;  // the string *yield points to until the next call
+// Per thread: Exim calls from one thread, and danesmtpd (plugin/daemon)
+// serves each Exim process from a thread of its own.
+thread_local std::string g_yield;  // the string *yield points to until the next call
 
 // The largest address_data the router writes (issue 7 item 4): 16 hosts
 // with a full TLSA RRset of SHA-256 records each fit many times over.
@@ -59,15 +62,16 @@ int reply(unsigned char** yield, int code, std::string text) {
 
 // For catch blocks: no allocation (the failure may have been bad_alloc).
 int reply_static(unsigned char** yield, int code, const char* text) noexcept {
-    static char buf[128];
+    thread_local char buf[128];
     std::strncpy(buf, text, sizeof buf - 1);
     if (yield) *yield = reinterpret_cast<unsigned char*>(buf);
     return code;
 }
 
 // log_main - a line in Exim's main log, through Exim's own log_write()
-// found at run time; outside Exim (tests, other MTAs) it goes to stderr
-// only when DANESMTP_EXIM_LOG_STDERR is set.
+// found at run time (danesmtpd defines a log_write of its own that hands the
+// line back to its Exim client); outside Exim (tests, other MTAs) it goes to
+// stderr only when DANESMTP_EXIM_LOG_STDERR is set.
 void log_main(const std::string& line) {
     using log_write_fn = void (*)(unsigned int, int, const char*, ...);
     static auto fn = reinterpret_cast<log_write_fn>(dlsym(RTLD_DEFAULT, "log_write"));
@@ -184,6 +188,8 @@ struct Contexts {
 
 danesmtp_ctx* context_for(const std::string& config, std::string* err) {
     static Contexts all;
+    static std::mutex mu;  // danesmtpd's threads share the contexts
+    std::lock_guard<std::mutex> lock(mu);
     auto& contexts = all.map;
     // The default file is optional: without it the defaults apply (the root
     // key, the resolvers of /etc/resolv.conf). Any other file must exist.
@@ -211,7 +217,11 @@ danesmtp_ctx* context_for(const std::string& config, std::string* err) {
 // administrator; mail flows without it, only at a higher cost per delivery.
 void report_cache(danesmtp_ctx* ctx) {
     static std::set<std::pair<pid_t, danesmtp_ctx*>> done;
-    if (!done.insert({getpid(), ctx}).second) return;
+    static std::mutex mu;
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!done.insert({getpid(), ctx}).second) return;
+    }
     if (danesmtp_cache_status(ctx) == DANESMTP_CACHE_UNUSABLE)
         log_main(std::string("danesmtp: answer cache not used: ") + danesmtp_last_error());
 }
@@ -279,7 +289,7 @@ struct Collected {
     std::vector<std::vector<unsigned char>> top_down;
     bool broken = false;
 };
-Collected g_chain;
+thread_local Collected g_chain;
 
 }  // namespace
 
@@ -516,8 +526,11 @@ int danesmtp_exim_tls_cert(unsigned char** yield, int argc, unsigned char* argv[
             ctx = context_for(pairs["config"], &err);
             if (!ctx) {
                 // Verification needs no resolver: a plain context will do.
-                static danesmtp_ctx* plain = nullptr;
-                if (!plain) danesmtp_ctx_new(&plain, nullptr);
+                static danesmtp_ctx* plain = [] {
+                    danesmtp_ctx* fresh = nullptr;
+                    danesmtp_ctx_new(&fresh, nullptr);
+                    return fresh;
+                }();
                 ctx = plain;
             }
             if (danesmtp_verify(ctx, set, c, cnames.data(), cnames.size(), DANESMTP_TIME_NOW, &res) != DANESMTP_OK)

@@ -48,6 +48,29 @@ make_conf "$W/exim-missing.conf" "$W/no-such-dir/libdanesmtp.so.1" "$W/danesmtp.
 make_conf "$W/exim-stub.conf" "$B/libdanesmtp.so.1" "$W/danesmtp-stub.conf"
 printf 'not a shared object\n' > "$W/garbage.so"
 make_conf "$W/exim-garbage.conf" "$W/garbage.so" "$W/danesmtp.conf"
+# Service mode: the same, with Exim loading only the C client, which asks
+# danesmtpd on $W/service/exim.sock (started by the test that needs it:
+# start_service / stop_service).
+mkdir -p "$W/service"
+chown Debian-exim:Debian-exim "$W/service"
+chmod 700 "$W/service"
+SOCKET="$W/service/exim.sock"
+make_conf "$W/exim-service.conf" "$B/libdanesmtp.so.1" "$W/danesmtp.conf"
+sed -i "s|^DANESMTP_PORT = .*|&\nDANESMTP_SOCKET = $SOCKET\nDANESMTP_CLIENT = $B/danesmtp-exim-client.so|" "$W/exim-service.conf"
+SERVICE_PID=""
+start_service() { # as Exim's user, as the package's unit runs it
+    setpriv --reuid Debian-exim --regid Debian-exim --clear-groups "$B/danesmtpd" --socket "$SOCKET" &
+    SERVICE_PID=$!
+    for _ in $(seq 50); do [ -S "$SOCKET" ] && return 0; sleep 0.1; done
+    echo "danesmtpd did not start" >&2
+    return 1
+}
+stop_service() {
+    [ -n "$SERVICE_PID" ] || return 0
+    kill "$SERVICE_PID" 2>/dev/null
+    wait "$SERVICE_PID" 2>/dev/null
+    SERVICE_PID=""
+}
 MAINLOG="$W/log/mainlog"
 
 if ! "$EXIM" -C "$W/exim.conf" -bV >"$W/bV.out" 2>&1; then

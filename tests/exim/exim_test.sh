@@ -229,7 +229,37 @@ delivered_tls "cache others may write: delivered without it" ee.dane.test "$LAB_
 check "cache others may write: logged" 'log_has "danesmtp: answer cache not used: $W/opencache is writable by group or others"'
 check "cache others may write: not created" '[ ! -e "$W/opencache/answers.mdb" ]'
 
-# ---- 20. nothing from the plugin or libunbound on Exim's stderr (item 12)
+# ---- 20. service mode (issue 11): Exim loads only the C client and danesmtpd
+# (as Debian-exim) does the work; the same verdicts, and a service that is
+# down keeps mail queued, never lets it out unverified.
+trap stop_service EXIT
+start_service
+verified_before=$(grep -c "DANE verified" "$MAINLOG")
+send "$W/exim-service.conf" ee.dane.test t-svc-ee
+delivered_tls "service: 3 1 1 match" ee.dane.test "$LAB_HOST_mx_ee" mx.ee.dane.test t-svc-ee
+send "$W/exim-service.conf" ta.dane.test t-svc-ta
+delivered_tls "service: DANE-TA chain" ta.dane.test "$LAB_HOST_mx_ta" mx.ta.dane.test t-svc-ta
+check "service: both logged verified in Exim's log" '[ "$(grep -c "DANE verified" "$MAINLOG")" = $((verified_before + 2)) ]'
+send "$W/exim-service.conf" taname.dane.test t-svc-taname
+not_delivered "service: DANE-TA name mismatch" t-svc-taname
+check "service: name mismatch logged" '[ "$(grep -c "H=mx.taname.dane.test \[$LAB_HOST_mx_taname\] DANE failed" "$MAINLOG")" -ge 2 ]'
+send "$W/exim-service.conf" bogus.test t-svc-bogus
+not_delivered "service: bogus MX" t-svc-bogus
+stop_service
+queued_before=$(queued ee.dane.test)
+send "$W/exim-service.conf" ee.dane.test t-svc-down
+not_delivered "service down: not delivered" t-svc-down
+check "service down: queued" '[ "$(queued ee.dane.test)" = $((queued_before + 1)) ]'
+check "service down: logged" 'log_has "danesmtp: service unreachable: $SOCKET"'
+ev=$("$EXIM" -C "$W/exim-service.conf" -be "\${dlfunc{$B/danesmtp-exim-client.so}{danesmtp_client}{$SOCKET}{danesmtp_exim_connect}{$LAB_HOST_mx_ee}{x}}" 2>/dev/null)
+check "service down: the connect event refuses" 'case "$ev" in "danesmtp: service unreachable"*) true ;; *) false ;; esac'
+start_service
+rm -f "$W"/spool/db/*
+"$EXIM" -C "$W/exim-service.conf" -qff >>"$W/send.out" 2>&1
+delivered_tls "service back: queue run delivers" ee.dane.test "$LAB_HOST_mx_ee" mx.ee.dane.test t-svc-down
+stop_service
+
+# ---- 21. nothing from the plugin or libunbound on Exim's stderr (item 12)
 check "no stray output on stderr" '! grep -q "libunbound\|tube msg" "$W/send.out"'
 
 if [ "$fail" != 0 ]; then

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+// danesmtpd.cpp - the plugin's Exim entry points served over a Unix socket,
+// from one long-lived process (issue 11; man danesmtpd(8)).
+//
+// Why: Exim forks a process per delivery, and loading libdanesmtp (with
+// libstdc++ and ldns) into each costs about 4 ms of CPU, more than the whole
+// DANE work. With the service, a delivery process loads a client of a few
+// kilobytes (plugin/exim/client.c) that forwards each ${dlfunc} call here;
+// the answers come from one warm resolver and the shared answer cache.
+//
+// Protocol (one connection per Exim process, requests answered in order):
+//   request   u32 length, then: u16 count, count x (u32 length, bytes);
+//             the first string is the entry point (danesmtp_exim_route,
+//             _check, _connect, _tls_cert, _delivery), the rest its arguments
+//   reply     u32 length, then: i32 rc, u32 length + yield, u16 count,
+//             count x (u32 length, bytes): lines for Exim's main log
+// All integers little-endian. A request over 1 MiB, a malformed frame or an
+// unknown entry point ends the connection: the client then fails closed.
+//
+// Each connection has a thread of its own, so the entry points' per-process
+// state (the chain that tls:cert events collect) is per Exim process, as it
+// is when Exim loads the library itself (plugin/exim/exim.cpp keeps it
+// thread_local). Only the daemon's own user and root may connect (checked
+// with SO_PEERCRED), and the socket's directory must belong to that user and
+// be writable by no one else.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "danesmtp.h"
+#include "danesmtp_exim.h"
+
+namespace {
+
+constexpr std::uint32_t kMaxFrame = 1u << 20;
+constexpr std::size_t kMaxArgs = 16;
+unsigned g_max_clients = 256;
+std::atomic<unsigned> g_clients{0};
+const char* g_socket = nullptr;
+
+// The lines a call wrote to "Exim's log", for the reply (log_write below).
+thread_local std::vector<std::string>* t_logs = nullptr;
+
+bool read_all(int fd, void* buf, std::size_t n) {
+    auto* p = static_cast<char*>(buf);
+    while (n > 0) {
+        ssize_t got = read(fd, p, n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return false;
+        p += got;
+        n -= static_cast<std::size_t>(got);
+    }
+    return true;
+}
+
+bool write_all(int fd, const void* buf, std::size_t n) {
+    const auto* p = static_cast<const char*>(buf);
+    while (n > 0) {
+        ssize_t put = write(fd, p, n);
+        if (put < 0 && errno == EINTR) continue;
+        if (put <= 0) return false;
+        p += put;
+        n -= static_cast<std::size_t>(put);
+    }
+    return true;
+}
+
+std::uint32_t get_u32(const unsigned char* p) {
+    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+void put_u32(std::string* s, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) s->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u16(std::string* s, std::uint32_t v) {
+    s->push_back(static_cast<char>(v & 0xff));
+    s->push_back(static_cast<char>((v >> 8) & 0xff));
+}
+
+// parse - the strings of a request body; false when malformed.
+bool parse(const std::string& body, std::vector<std::string>* out) {
+    const auto* p = reinterpret_cast<const unsigned char*>(body.data());
+    std::size_t n = body.size();
+    if (n < 2) return false;
+    std::size_t count = static_cast<std::size_t>(p[0]) | static_cast<std::size_t>(p[1]) << 8;
+    p += 2;
+    n -= 2;
+    if (count == 0 || count > kMaxArgs) return false;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (n < 4) return false;
+        std::uint32_t len = get_u32(p);
+        p += 4;
+        n -= 4;
+        if (len > n) return false;
+        std::string s(reinterpret_cast<const char*>(p), len);
+        if (s.find('\0') != std::string::npos) return false;  // Exim strings hold no NUL
+        out->push_back(std::move(s));
+        p += len;
+        n -= len;
+    }
+    return n == 0;
+}
+
+using EntryPoint = int (*)(unsigned char**, int, unsigned char**);
+
+EntryPoint entry_point(const std::string& name) {
+    if (name == "danesmtp_exim_route") return danesmtp_exim_route;
+    if (name == "danesmtp_exim_check") return danesmtp_exim_check;
+    if (name == "danesmtp_exim_connect") return danesmtp_exim_connect;
+    if (name == "danesmtp_exim_tls_cert") return danesmtp_exim_tls_cert;
+    if (name == "danesmtp_exim_delivery") return danesmtp_exim_delivery;
+    return nullptr;
+}
+
+void serve(int fd) {
+    std::vector<std::string> logs;
+    t_logs = &logs;
+    for (;;) {
+        unsigned char head[4];
+        if (!read_all(fd, head, sizeof head)) break;
+        std::uint32_t len = get_u32(head);
+        if (len > kMaxFrame) break;
+        std::string body(len, '\0');
+        if (!read_all(fd, &body[0], len)) break;
+        std::vector<std::string> args;
+        if (!parse(body, &args)) break;
+        EntryPoint fn = entry_point(args[0]);
+        if (!fn) break;
+        std::vector<unsigned char*> argv;
+        for (std::size_t i = 1; i < args.size(); ++i)
+            argv.push_back(reinterpret_cast<unsigned char*>(&args[i][0]));
+        argv.push_back(nullptr);
+        logs.clear();
+        unsigned char* yield = nullptr;
+        int rc = fn(&yield, static_cast<int>(args.size() - 1), argv.data());
+        std::string y = yield ? reinterpret_cast<const char*>(yield) : "";
+        std::string reply;
+        put_u32(&reply, static_cast<std::uint32_t>(rc));
+        put_u32(&reply, static_cast<std::uint32_t>(y.size()));
+        reply += y;
+        put_u16(&reply, static_cast<std::uint32_t>(std::min<std::size_t>(logs.size(), 64)));
+        for (std::size_t i = 0; i < logs.size() && i < 64; ++i) {
+            put_u32(&reply, static_cast<std::uint32_t>(logs[i].size()));
+            reply += logs[i];
+        }
+        std::string frame;
+        put_u32(&frame, static_cast<std::uint32_t>(reply.size()));
+        frame += reply;
+        if (!write_all(fd, frame.data(), frame.size())) break;
+    }
+    t_logs = nullptr;
+    close(fd);
+    --g_clients;
+}
+
+void on_signal(int) {
+    if (g_socket) unlink(g_socket);
+    _exit(0);
+}
+
+int usage() {
+    std::fprintf(stderr, "usage: danesmtpd --socket PATH [--max-clients N]\n");
+    return 2;
+}
+
+}  // namespace
+
+// Exim's log_write, as the entry points find it with dlsym(RTLD_DEFAULT):
+// the line goes back to the client, which writes it to Exim's main log.
+extern "C" __attribute__((visibility("default"))) void log_write(unsigned int, int, const char* format, ...) {
+    if (!t_logs) return;
+    char buf[4096];
+    va_list ap;
+    va_start(ap, format);
+    std::vsnprintf(buf, sizeof buf, format, ap);
+    va_end(ap);
+    t_logs->push_back(buf);
+}
+
+int main(int argc, char** argv) {
+    std::string path;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--socket" && i + 1 < argc) {
+            path = argv[++i];
+        } else if (a == "--max-clients" && i + 1 < argc) {
+            char* end = nullptr;
+            unsigned long n = std::strtoul(argv[++i], &end, 10);
+            if (!end || *end || n < 1 || n > 4096) return usage();
+            g_max_clients = static_cast<unsigned>(n);
+        } else if (a == "--version") {
+            std::printf("danesmtpd %s\n", danesmtp_version());
+            return 0;
+        } else {
+            return usage();
+        }
+    }
+    sockaddr_un addr{};
+    if (path.empty() || path[0] != '/' || path.size() >= sizeof addr.sun_path) return usage();
+    // The directory: ours (or root's), writable by no one else - else anyone
+    // could put a socket of their own in our place.
+    std::string dir = path.substr(0, path.rfind('/'));
+    if (dir.empty()) dir = "/";
+    struct stat ds;
+    if (lstat(dir.c_str(), &ds) != 0 || !S_ISDIR(ds.st_mode) ||
+        (ds.st_uid != geteuid() && ds.st_uid != 0) || (ds.st_mode & 022)) {
+        std::fprintf(stderr, "danesmtpd: %s must be a directory of this user (or root), writable by no one else\n",
+                     dir.c_str());
+        return 1;
+    }
+    struct stat ss;
+    if (lstat(path.c_str(), &ss) == 0) {
+        if (!S_ISSOCK(ss.st_mode)) {
+            std::fprintf(stderr, "danesmtpd: %s exists and is not a socket\n", path.c_str());
+            return 1;
+        }
+        unlink(path.c_str());  // a stale socket of an earlier run
+    }
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    mode_t old = umask(077);
+    bool bound = lfd >= 0 && bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    umask(old);
+    if (!bound || listen(lfd, 128) != 0) {
+        std::fprintf(stderr, "danesmtpd: %s: %s\n", path.c_str(), std::strerror(errno));
+        return 1;
+    }
+    g_socket = path.c_str();
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    for (;;) {
+        int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) {
+                if (errno == EMFILE || errno == ENFILE) usleep(10000);
+                continue;
+            }
+            std::fprintf(stderr, "danesmtpd: accept: %s\n", std::strerror(errno));
+            return 1;
+        }
+        ucred cred{};
+        socklen_t clen = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
+            (cred.uid != geteuid() && cred.uid != 0) || g_clients >= g_max_clients) {
+            close(fd);  // another user, or too many: the client fails closed
+            continue;
+        }
+        ++g_clients;
+        try {
+            std::thread(serve, fd).detach();
+        } catch (...) {
+            --g_clients;
+            close(fd);
+        }
+    }
+}

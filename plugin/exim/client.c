@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* client.c - danesmtp-exim-client.so: Exim's ${dlfunc} entry point that
+ * forwards each call to danesmtpd (plugin/daemon/danesmtpd.cpp) over a Unix
+ * socket, so that a delivery process loads a few kilobytes of C instead of
+ * libdanesmtp, libstdc++ and ldns (issue 11; exim-config/README.md).
+ *
+ *   ${dlfunc{CLIENT}{danesmtp_client}{SOCKET}{ENTRY}{ARG}...}
+ *
+ * ENTRY is one of libdanesmtp's Exim entry points (danesmtp_exim_route,
+ * _check, _connect, _tls_cert, _delivery), with its arguments; the result
+ * and return code are the library's, and the lines it logs are written to
+ * Exim's main log here.
+ *
+ * Fail closed: when the service cannot be reached or answers nothing
+ * usable, route and check fail the expansion (the router defers the
+ * message), connect and tls_cert refuse (a non-empty result: Exim skips the
+ * host; it never delivers unverified), delivery logs that it could not
+ * check. One connection per process: a forked child (Exim's transport
+ * process) opens its own, so each process's certificate chain is collected
+ * apart, as when Exim loads the library itself.
+ *
+ * The socket's directory must belong to this user or root and be writable by
+ * no one else, and the peer must run as this user or root (SO_PEERCRED):
+ * no other user can stand in for the service. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+enum { kOk = 0, kFail = 2, kError = 3, kLogMain = 1 };
+/* The longest a lookup may take (danesmtp.conf: timeout) plus margin. */
+#define REPLY_TIMEOUT_MS 120000
+#define CONNECT_TIMEOUT_MS 2000
+#define MAX_FRAME (1u << 20)
+#define MAX_ARGS 16
+
+static int g_fd = -1;
+static pid_t g_pid = 0;
+static char *g_yield = NULL; /* what *yield points to until the next call */
+static char g_static[256];
+
+typedef void (*log_write_fn)(unsigned int, int, const char *, ...);
+
+static void log_main(const char *fmt, ...) {
+    static log_write_fn fn = NULL;
+    static int looked = 0;
+    char line[4096];
+    va_list ap;
+    if (!looked) {
+        fn = (log_write_fn)dlsym(RTLD_DEFAULT, "log_write");
+        looked = 1;
+    }
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (fn)
+        fn(0, kLogMain, "%s", line);
+    else if (getenv("DANESMTP_EXIM_LOG_STDERR"))
+        fprintf(stderr, "%s\n", line);
+}
+
+static int set_yield(unsigned char **yield, const char *text, size_t len) {
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        snprintf(g_static, sizeof g_static, "danesmtp: out of memory");
+        *yield = (unsigned char *)g_static;
+        return 0;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    free(g_yield);
+    g_yield = copy;
+    *yield = (unsigned char *)g_yield;
+    return 1;
+}
+
+static void drop(void) {
+    if (g_fd >= 0 && g_pid == getpid()) close(g_fd);
+    g_fd = -1;
+}
+
+static long ms_left(const struct timespec *deadline) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static int wait_for(int fd, short events, const struct timespec *deadline) {
+    for (;;) {
+        long left = ms_left(deadline);
+        struct pollfd p = {fd, events, 0};
+        if (left <= 0) return 0;
+        int n = poll(&p, 1, (int)left);
+        if (n < 0 && errno == EINTR) continue;
+        return n > 0;
+    }
+}
+
+static int io_all(int fd, void *buf, size_t n, int writing, const struct timespec *deadline) {
+    char *p = buf;
+    while (n > 0) {
+        if (!wait_for(fd, writing ? POLLOUT : POLLIN, deadline)) return 0;
+        ssize_t k = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (k <= 0) return 0;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 1;
+}
+
+/* connect_service - the connection of this process; NULL-terminated why. */
+static int connect_service(const char *path, char *why, size_t whylen) {
+    struct stat ds;
+    struct sockaddr_un addr;
+    char dir[sizeof addr.sun_path];
+    const char *slash;
+    uid_t me = geteuid();
+    if (g_fd >= 0 && g_pid == getpid()) return g_fd;
+    g_fd = -1; /* a parent's connection is left to the parent */
+    if (!path || path[0] != '/' || strlen(path) >= sizeof addr.sun_path) {
+        snprintf(why, whylen, "bad socket path '%s'", path ? path : "");
+        return -1;
+    }
+    slash = strrchr(path, '/');
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash == path ? 1 : (size_t)(slash - path)] = '\0';
+    if (slash == path) dir[0] = '/';
+    if (lstat(dir, &ds) != 0 || !S_ISDIR(ds.st_mode) || (ds.st_mode & 022) ||
+        (ds.st_uid != me && ds.st_uid != 0 && me != 0)) {
+        snprintf(why, whylen, "%s is not a directory of this user or root, closed to others", dir);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf(why, whylen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, path, strlen(path));
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0 && errno != EINPROGRESS) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += CONNECT_TIMEOUT_MS / 1000;
+    int err = 0;
+    socklen_t elen = sizeof err;
+    if (!wait_for(fd, POLLOUT, &deadline) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err) {
+        snprintf(why, whylen, "%s: %s", path, err ? strerror(err) : "no answer");
+        close(fd);
+        return -1;
+    }
+    struct ucred cred;
+    socklen_t clen = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
+        (cred.uid != me && cred.uid != 0 && cred.uid != ds.st_uid)) {
+        snprintf(why, whylen, "%s: the service runs as another user", path);
+        close(fd);
+        return -1;
+    }
+    g_fd = fd;
+    g_pid = getpid();
+    return fd;
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+static uint32_t get32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* call - one request and its reply; 1 with *rc, yield and logs done. */
+static int call(const char *socket_path, int argc, unsigned char *argv[], unsigned char **yield, int *rc,
+                char *why, size_t whylen) {
+    size_t total = 2, i;
+    for (i = 0; i < (size_t)argc; ++i) total += 4 + strlen((const char *)argv[i]);
+    if (total > MAX_FRAME) {
+        snprintf(why, whylen, "request over %u bytes", MAX_FRAME);
+        return 0;
+    }
+    unsigned char *req = malloc(4 + total);
+    if (!req) {
+        snprintf(why, whylen, "out of memory");
+        return 0;
+    }
+    put32(req, (uint32_t)total);
+    req[4] = (unsigned char)argc;
+    req[5] = (unsigned char)(argc >> 8);
+    unsigned char *p = req + 6;
+    for (i = 0; i < (size_t)argc; ++i) {
+        size_t len = strlen((const char *)argv[i]);
+        put32(p, (uint32_t)len);
+        memcpy(p + 4, argv[i], len);
+        p += 4 + len;
+    }
+    int ok = 0;
+    /* A connection the service closed meanwhile (restarted) is made anew,
+     * once, before anything was answered. */
+    for (int attempt = 0; attempt < 2 && !ok; ++attempt) {
+        int fd = connect_service(socket_path, why, whylen);
+        if (fd < 0) break;
+        struct timespec deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += REPLY_TIMEOUT_MS / 1000;
+        unsigned char head[4];
+        if (!io_all(fd, req, 4 + total, 1, &deadline) || !io_all(fd, head, 4, 0, &deadline)) {
+            snprintf(why, whylen, "%s: no answer", socket_path);
+            drop();
+            continue;
+        }
+        uint32_t len = get32(head);
+        unsigned char *body = len <= MAX_FRAME && len >= 10 ? malloc(len) : NULL;
+        if (!body || !io_all(fd, body, len, 0, &deadline)) {
+            snprintf(why, whylen, "%s: malformed or missing reply", socket_path);
+            free(body);
+            drop();
+            break; /* the request may have been acted on: no second try */
+        }
+        uint32_t ylen = get32(body + 4);
+        size_t at = 8;
+        if (ylen > len - at - 2) {
+            snprintf(why, whylen, "%s: malformed reply", socket_path);
+            free(body);
+            drop();
+            break;
+        }
+        *rc = (int)get32(body);
+        set_yield(yield, (const char *)body + at, ylen);
+        at += ylen;
+        unsigned nlogs = (unsigned)body[at] | (unsigned)body[at + 1] << 8;
+        at += 2;
+        for (unsigned k = 0; k < nlogs && at + 4 <= len; ++k) {
+            uint32_t l = get32(body + at);
+            at += 4;
+            if (l > len - at) break;
+            log_main("%.*s", (int)l, (const char *)body + at);
+            at += l;
+        }
+        free(body);
+        ok = 1;
+    }
+    free(req);
+    return ok;
+}
+
+EXPORT int danesmtp_client(unsigned char **yield, int argc, unsigned char *argv[]) {
+    char why[512];
+    int rc = kError;
+    if (argc < 2 || argc - 1 > MAX_ARGS) {
+        snprintf(g_static, sizeof g_static, "danesmtp_client takes SOCKET, ENTRY and its arguments");
+        *yield = (unsigned char *)g_static;
+        return kError;
+    }
+    const char *entry = (const char *)argv[1];
+    int event = !strcmp(entry, "danesmtp_exim_connect") || !strcmp(entry, "danesmtp_exim_tls_cert");
+    int delivery = !strcmp(entry, "danesmtp_exim_delivery");
+    if (!event && !delivery && strcmp(entry, "danesmtp_exim_route") && strcmp(entry, "danesmtp_exim_check")) {
+        snprintf(g_static, sizeof g_static, "danesmtp_client: unknown entry point '%.100s'", entry);
+        *yield = (unsigned char *)g_static;
+        return kError;
+    }
+    if (call((const char *)argv[0], argc - 1, argv + 1, yield, &rc, why, sizeof why)) return rc;
+    /* The service is unreachable: fail closed, say so. */
+    snprintf(g_static, sizeof g_static, "danesmtp: service unreachable: %.200s", why);
+    *yield = (unsigned char *)g_static;
+    if (event) {
+        log_main("%s", g_static);
+        return kOk; /* a non-empty result refuses the host */
+    }
+    if (delivery) {
+        log_main("%s (delivery not checked)", g_static);
+        g_static[0] = '\0';
+        return kOk;
+    }
+    return kError; /* the expansion fails: the router defers the message */
+}
