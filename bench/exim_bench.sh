@@ -80,9 +80,28 @@ submit() { # CONF
         echo QUIT
     } | "$EXIM" -C "$1" -odq -bS >/dev/null 2>&1
 }
+# tree_cpu PID: CPU ms used so far by PID and every process below it
+# (/proc: utime stime cutime cstime, in clock ticks): danesmtpd's threads,
+# its libunbound resolver process, and children it has reaped.
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
+tree_cpu() {
+    local pid=$1 total=0 kid t
+    [ -r "/proc/$pid/stat" ] || { echo 0; return; }
+    t=$(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13 + $14 + $15}')
+    total=$((t * TICK_MS))
+    for kid in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+        total=$((total + $(tree_cpu "$kid")))
+    done
+    echo "$total"
+}
+
 run() { # MODE -> "cpu_ms wall_ms delivered"
-    local conf log out
-    if [ "$1" = native ]; then conf="$W/native.conf"; log="$W/native/log/mainlog"; else conf="$W/exim.conf"; log="$MAINLOG"; fi
+    local conf log out svc_before=0 svc_after=0
+    case "$1" in
+        native) conf="$W/native.conf"; log="$W/native/log/mainlog" ;;
+        plugin) conf="$W/exim.conf"; log="$MAINLOG" ;;
+        service) conf="$W/exim-service.conf"; log="$MAINLOG"; svc_before=$(tree_cpu "$SERVICE_PID") ;;
+    esac
     submit "$conf"
     local before
     before=$(grep -c " => " "$log" 2>/dev/null)
@@ -94,28 +113,37 @@ run() { # MODE -> "cpu_ms wall_ms delivered"
     fi
     local after cpu wall
     after=$(grep -c " => " "$log")
+    [ "$1" = service ] && svc_after=$(tree_cpu "$SERVICE_PID")
     cpu=$(sed -n 's/.*cpu_ms=\([0-9.]*\).*/\1/p' <<<"$out")
+    [ "$1" = service ] && echo "exim-bench: danesmtpd cpu $((svc_after - svc_before)) ms" >&2
+    cpu=$(echo "$cpu + $svc_after - $svc_before" | bc)
     wall=$(sed -n 's/.*wall_ms=\([0-9.]*\).*/\1/p' <<<"$out")
     echo "$cpu $wall $((after - before))"
 }
 
+MODES="native plugin service"
+trap stop_service EXIT
+start_service || exit 1
 declare -A CPU WALL DELIV
-for m in native plugin; do CPU[$m]=0; WALL[$m]=0; DELIV[$m]=0; done
-run native >/dev/null; run plugin >/dev/null  # warm-up: caches, page cache
+for m in $MODES; do CPU[$m]=0; WALL[$m]=0; DELIV[$m]=0; done
+for m in $MODES; do run "$m" >/dev/null; done  # warm-up: caches, page cache
 for r in $(seq 1 "$ROUNDS"); do
-    for m in native plugin; do
+    for m in $MODES; do
         read -r c w d < <(run "$m")
-        printf 'exim-bench: round %d %-6s %d messages: cpu %.0f ms, wall %.0f ms, %d delivered\n' "$r" "$m" "$N" "$c" "$w" "$d"
+        printf 'exim-bench: round %d %-7s %d messages: cpu %.0f ms, wall %.0f ms, %d delivered\n' "$r" "$m" "$N" "$c" "$w" "$d"
         CPU[$m]=$(echo "${CPU[$m]} + $c" | bc); WALL[$m]=$(echo "${WALL[$m]} + $w" | bc)
         DELIV[$m]=$(( ${DELIV[$m]} + d ))
     done
 done
+stop_service
 total=$(( N * ROUNDS ))
-for m in native plugin; do
-    printf 'exim-bench: %-6s per message: cpu %.2f ms, wall %.2f ms (%d of %d delivered)\n' "$m" \
+for m in $MODES; do
+    printf 'exim-bench: %-7s per message: cpu %.2f ms, wall %.2f ms (%d of %d delivered)\n' "$m" \
         "$(echo "${CPU[$m]} / $total" | bc -l)" "$(echo "${WALL[$m]} / $total" | bc -l)" "${DELIV[$m]}" "$total"
 done
-printf 'exim-bench: plugin / native: cpu %.2fx, wall %.2fx\n' \
-    "$(echo "${CPU[plugin]} / ${CPU[native]}" | bc -l)" "$(echo "${WALL[plugin]} / ${WALL[native]}" | bc -l)"
-echo "exim-bench: DANE-verified deliveries: native $(grep -c ' => .* CV=dane ' "$W/native/log/mainlog"), plugin $(grep -c 'danesmtp: H=.* DANE verified' "$MAINLOG") (warm-up runs included)"
-[ "${DELIV[native]}" = "$total" ] && [ "${DELIV[plugin]}" = "$total" ]
+for m in plugin service; do
+    printf 'exim-bench: %-7s / native: cpu %.2fx, wall %.2fx\n' "$m" \
+        "$(echo "${CPU[$m]} / ${CPU[native]}" | bc -l)" "$(echo "${WALL[$m]} / ${WALL[native]}" | bc -l)"
+done
+echo "exim-bench: DANE-verified deliveries: native $(grep -c ' => .* CV=dane ' "$W/native/log/mainlog"), plugin and service $(grep -c 'danesmtp: H=.* DANE verified' "$MAINLOG") (warm-up runs included)"
+[ "${DELIV[native]}" = "$total" ] && [ "${DELIV[plugin]}" = "$total" ] && [ "${DELIV[service]}" = "$total" ]

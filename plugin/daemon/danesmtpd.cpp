@@ -17,7 +17,7 @@
 // All integers little-endian. A request over 1 MiB, a malformed frame or an
 // unknown entry point ends the connection: the client then fails closed.
 //
-// Each connection has a thread of its own, so the entry points' per-process
+// Each connection is served by one thread, so the entry points' per-process
 // state (the chain that tls:cert events collect) is per Exim process, as it
 // is when Exim loads the library itself (plugin/exim/exim.cpp keeps it
 // thread_local). Only the daemon's own user and root may connect (checked
@@ -48,8 +48,16 @@ namespace {
 constexpr std::uint32_t kMaxFrame = 1u << 20;
 constexpr std::size_t kMaxArgs = 16;
 unsigned g_max_clients = 256;
-std::atomic<unsigned> g_clients{0};
 const char* g_socket = nullptr;
+
+// The workers: each waits in accept() on the listening socket, serves the
+// connection it got until the client closes it, and waits again (threads
+// and their malloc arenas are reused: making one per Exim process cost more
+// than the work itself). A worker that takes a connection while no other is
+// waiting starts another, up to g_max_clients; beyond that, connections wait
+// in the listen queue until a worker is free (the client waits up to its
+// reply timeout, then fails closed).
+std::atomic<unsigned> g_idle{0}, g_workers{0};
 
 // The lines a call wrote to "Exim's log", for the reply (log_write below).
 thread_local std::vector<std::string>* t_logs = nullptr;
@@ -128,6 +136,11 @@ EntryPoint entry_point(const std::string& name) {
 void serve(int fd) {
     std::vector<std::string> logs;
     t_logs = &logs;
+    // A fresh certificate chain for every connection: the connect entry
+    // point drops what an earlier connection on this thread left (its
+    // documented reset; with no arguments it only answers a refusal).
+    unsigned char* ignored = nullptr;
+    danesmtp_exim_connect(&ignored, 0, nullptr);
     for (;;) {
         unsigned char head[4];
         if (!read_all(fd, head, sizeof head)) break;
@@ -163,7 +176,41 @@ void serve(int fd) {
     }
     t_logs = nullptr;
     close(fd);
-    --g_clients;
+}
+
+void spawn_worker(int lfd);
+
+void worker(int lfd) {
+    for (;;) {
+        ++g_idle;
+        int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        --g_idle;
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) usleep(10000);
+            continue;
+        }
+        if (g_idle == 0) spawn_worker(lfd);
+        ucred cred{};
+        socklen_t clen = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
+            (cred.uid != geteuid() && cred.uid != 0)) {
+            close(fd);  // another user: the client fails closed
+            continue;
+        }
+        serve(fd);
+    }
+}
+
+void spawn_worker(int lfd) {
+    if (++g_workers > g_max_clients) {
+        --g_workers;
+        return;
+    }
+    try {
+        std::thread(worker, lfd).detach();
+    } catch (...) {
+        --g_workers;
+    }
 }
 
 void on_signal(int) {
@@ -243,29 +290,6 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    for (;;) {
-        int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) {
-                if (errno == EMFILE || errno == ENFILE) usleep(10000);
-                continue;
-            }
-            std::fprintf(stderr, "danesmtpd: accept: %s\n", std::strerror(errno));
-            return 1;
-        }
-        ucred cred{};
-        socklen_t clen = sizeof cred;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
-            (cred.uid != geteuid() && cred.uid != 0) || g_clients >= g_max_clients) {
-            close(fd);  // another user, or too many: the client fails closed
-            continue;
-        }
-        ++g_clients;
-        try {
-            std::thread(serve, fd).detach();
-        } catch (...) {
-            --g_clients;
-            close(fd);
-        }
-    }
+    spawn_worker(lfd);
+    for (;;) pause();
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstdarg>
 #include <set>
 #include <cstring>
@@ -236,12 +237,22 @@ bool parse_port(const std::string& s, unsigned* port) {
     return *port > 0 && *port <= 65535;
 }
 
-struct PlanFree {
-    void operator()(danesmtp_plan* p) const { danesmtp_plan_free(p); }
+using PlanPtr = std::shared_ptr<danesmtp_plan>;
+
+// The last plan of this thread, for 2 seconds: Exim's refuse router (check)
+// and route router ask for the same destination moments apart, and so does
+// the RCPT check of each recipient of one domain. A plan is data computed
+// from answers already validated; 2 seconds is far below any TTL.
+struct Memo {
+    std::string key;
+    std::chrono::steady_clock::time_point at;
+    PlanPtr plan;
 };
+thread_local Memo t_memo;
+constexpr std::chrono::seconds kMemoLife{2};
 
 // lookup - the plan for DOMAIN, or an Exim error text.
-bool lookup(int argc, unsigned char* argv[], const char* fn, danesmtp_plan** plan, std::string* err,
+bool lookup(int argc, unsigned char* argv[], const char* fn, PlanPtr* plan, std::string* err,
             int* code) {
     *code = kError;
     if (argc < 1 || argc > 3) {
@@ -259,10 +270,21 @@ bool lookup(int argc, unsigned char* argv[], const char* fn, danesmtp_plan** pla
         *err = std::string("danesmtp: ") + fn + ": bad port '" + arg(argc, argv, 1) + "'";
         return false;
     }
+    std::string key = domain + '\0' + std::to_string(port) + '\0' + arg(argc, argv, 2);
+    auto now = std::chrono::steady_clock::now();
+    if (t_memo.plan && t_memo.key == key && now - t_memo.at < kMemoLife) {
+        *plan = t_memo.plan;
+        return true;
+    }
     danesmtp_ctx* ctx = context_for(arg(argc, argv, 2), err);
     if (!ctx) return false;
     report_cache(ctx);
-    int rc = danesmtp_lookup_domain(ctx, domain.c_str(), port, plan);
+    danesmtp_plan* raw = nullptr;
+    int rc = danesmtp_lookup_domain(ctx, domain.c_str(), port, &raw);
+    if (rc == DANESMTP_OK) {
+        *plan = PlanPtr(raw, danesmtp_plan_free);
+        t_memo = Memo{key, now, *plan};
+    }
     if (rc != DANESMTP_OK) {
         *err = std::string("danesmtp: ") + fn + ": " + domain + ": " + danesmtp_last_error();
         // Not a host name (a UTF-8 domain, a domain literal): the message
@@ -297,11 +319,11 @@ extern "C" {
 
 int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) {
     try {
-        danesmtp_plan* raw = nullptr;
+        PlanPtr plan;
         std::string err;
         int code = kError;
-        if (!lookup(argc, argv, "danesmtp_exim_route", &raw, &err, &code)) return reply(yield, code, err);
-        std::unique_ptr<danesmtp_plan, PlanFree> plan(raw);
+        if (!lookup(argc, argv, "danesmtp_exim_route", &plan, &err, &code)) return reply(yield, code, err);
+        danesmtp_plan* raw = plan.get();
         int status = danesmtp_plan_status(raw);
         bool audit = danesmtp_plan_audit_only(raw);
         std::string domain = danesmtp_plan_domain(raw);
@@ -423,14 +445,14 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
 
 int danesmtp_exim_check(unsigned char** yield, int argc, unsigned char* argv[]) {
     try {
-        danesmtp_plan* raw = nullptr;
+        PlanPtr plan;
         std::string err;
         int code = kError;
-        if (!lookup(argc, argv, "danesmtp_exim_check", &raw, &err, &code)) {
+        if (!lookup(argc, argv, "danesmtp_exim_check", &plan, &err, &code)) {
             if (code == kFail) return reply(yield, kOk, "defer " + err);
             return reply(yield, kError, err);
         }
-        std::unique_ptr<danesmtp_plan, PlanFree> plan(raw);
+        danesmtp_plan* raw = plan.get();
         int status = danesmtp_plan_status(raw);
         if (status == DANESMTP_DOMAIN_OK) return reply(yield, kOk, "ok");
         return reply(yield, kOk, std::string(status_word(status)) + " " + danesmtp_plan_reason(raw));
