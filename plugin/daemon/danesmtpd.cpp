@@ -141,13 +141,24 @@ void serve(int fd) {
     // documented reset; with no arguments it only answers a refusal).
     unsigned char* ignored = nullptr;
     danesmtp_exim_connect(&ignored, 0, nullptr);
+    std::string in;  // bytes read and not yet used: most requests come in one read
     for (;;) {
-        unsigned char head[4];
-        if (!read_all(fd, head, sizeof head)) break;
-        std::uint32_t len = get_u32(head);
+        while (in.size() < 4) {
+            char buf[16384];
+            ssize_t got = read(fd, buf, sizeof buf);
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) goto done;
+            in.append(buf, static_cast<std::size_t>(got));
+        }
+        std::uint32_t len = get_u32(reinterpret_cast<const unsigned char*>(in.data()));
         if (len > kMaxFrame) break;
-        std::string body(len, '\0');
-        if (!read_all(fd, &body[0], len)) break;
+        if (in.size() - 4 < len) {
+            std::size_t have = in.size();
+            in.resize(4 + static_cast<std::size_t>(len));
+            if (!read_all(fd, &in[have], in.size() - have)) break;
+        }
+        std::string body = in.substr(4, len);
+        in.erase(0, 4 + static_cast<std::size_t>(len));
         std::vector<std::string> args;
         if (!parse(body, &args)) break;
         EntryPoint fn = entry_point(args[0]);
@@ -174,6 +185,7 @@ void serve(int fd) {
         frame += reply;
         if (!write_all(fd, frame.data(), frame.size())) break;
     }
+done:
     t_logs = nullptr;
     close(fd);
 }

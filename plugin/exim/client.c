@@ -31,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -108,12 +110,13 @@ static int wait_for(int fd, short events, const struct timespec *deadline) {
     }
 }
 
-static int io_all(int fd, void *buf, size_t n, int writing, const struct timespec *deadline) {
+/* io_all - send or receive exactly n bytes; 0 on error, EOF or timeout
+ * (SO_RCVTIMEO/SO_SNDTIMEO: EAGAIN). */
+static int io_all(int fd, void *buf, size_t n, int writing) {
     char *p = buf;
     while (n > 0) {
-        if (!wait_for(fd, writing ? POLLOUT : POLLIN, deadline)) return 0;
         ssize_t k = writing ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
-        if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (k < 0 && errno == EINTR) continue;
         if (k <= 0) return 0;
         p += k;
         n -= (size_t)k;
@@ -174,6 +177,17 @@ static int connect_service(const char *path, char *why, size_t whylen) {
         close(fd);
         return -1;
     }
+    /* From here on blocking calls bounded by socket timeouts: one system
+     * call per send or receive, no poll() before each. */
+    struct timeval tv = {REPLY_TIMEOUT_MS / 1000, 0};
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
     g_fd = fd;
     g_pid = getpid();
     return fd;
@@ -219,18 +233,24 @@ static int call(const char *socket_path, int argc, unsigned char *argv[], unsign
     for (int attempt = 0; attempt < 2 && !ok; ++attempt) {
         int fd = connect_service(socket_path, why, whylen);
         if (fd < 0) break;
-        struct timespec deadline;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += REPLY_TIMEOUT_MS / 1000;
-        unsigned char head[4];
-        if (!io_all(fd, req, 4 + total, 1, &deadline) || !io_all(fd, head, 4, 0, &deadline)) {
-            snprintf(why, whylen, "%s: no answer", socket_path);
-            drop();
-            continue;
+        /* Most replies arrive whole in the first receive. */
+        unsigned char first[8192];
+        ssize_t got = 0; /* a request that could not be sent counts as closed */
+        if (io_all(fd, req, 4 + total, 1)) {
+            do got = recv(fd, first, sizeof first, 0);
+            while (got < 0 && errno == EINTR);
         }
-        uint32_t len = get32(head);
+        if (got < 4) {
+            snprintf(why, whylen, "%s: %s", socket_path, got < 0 ? "no answer in time" : "connection closed");
+            drop();
+            if (got == 0) continue; /* closed (a restarted service): once more */
+            break;
+        }
+        uint32_t len = get32(first);
         unsigned char *body = len <= MAX_FRAME && len >= 10 ? malloc(len) : NULL;
-        if (!body || !io_all(fd, body, len, 0, &deadline)) {
+        size_t have = (size_t)got - 4 < len ? (size_t)got - 4 : len;
+        if (body) memcpy(body, first + 4, have);
+        if (!body || (size_t)got - 4 > len || !io_all(fd, body + have, len - have, 0)) {
             snprintf(why, whylen, "%s: malformed or missing reply", socket_path);
             free(body);
             drop();
