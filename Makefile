@@ -16,6 +16,7 @@ SONAME        := libdanesmtp.so.$(VERSION_MAJOR)
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
@@ -145,7 +146,8 @@ lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done build/tsan/lab-tests
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # The real exim4 (Debian's exim4-daemon-heavy) delivering through the plugin.
-exim-test: $(LIB) $(PKI)/.done
+exim-test: $(LIB) $(DAEMON) $(CLIENT) $(PKI)/.done
+	python3 tests/service_test.py $(B)
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
 	bash tests/exim/exim_test.sh $(B) $(LAB); rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
@@ -257,9 +259,13 @@ bench: $(B)/bench $(B)/bench-dns $(B)/cputime $(LIB) $(PKI)/.done
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # ---- install
-install: $(LIB) $(CLI) $(B)/install/danesmtp
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) \
-	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+install: $(LIB) $(CLI) $(B)/install/danesmtp $(B)/install/danesmtpd $(CLIENT)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(SBINDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(LIBDIR)/danesmtp
+	install -m 0755 $(B)/install/danesmtpd $(DESTDIR)$(SBINDIR)/danesmtpd
+	install -m 0644 $(CLIENT) $(DESTDIR)$(LIBDIR)/danesmtp/danesmtp-exim-client.so
+	install -m 0644 man/danesmtpd.8 $(DESTDIR)$(MANDIR)/man8/danesmtpd.8
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdanesmtp.so
@@ -272,7 +278,8 @@ install: $(LIB) $(CLI) $(B)/install/danesmtp
 	# The snippets name the library where this install puts it.
 	for d in main router transport acl; do install -d $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d; \
 	  for f in exim-config/conf.d/$$d/*; do \
-	    sed 's|/usr/lib/x86_64-linux-gnu/libdanesmtp.so.1|$(LIBDIR)/libdanesmtp.so.1|' $$f \
+	    sed -e 's|/usr/lib/x86_64-linux-gnu/libdanesmtp.so.1|$(LIBDIR)/libdanesmtp.so.1|' \
+	        -e 's|/usr/lib/x86_64-linux-gnu/danesmtp/|$(LIBDIR)/danesmtp/|' $$f \
 	      > $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d/$${f##*/}; \
 	    chmod 0644 $(DESTDIR)$(DATADIR)/exim-config/conf.d/$$d/$${f##*/}; done; done
 	install -m 0644 exim-config/exim4.conf.standalone $(DESTDIR)$(DATADIR)/exim-config/
@@ -282,7 +289,7 @@ install: $(LIB) $(CLI) $(B)/install/danesmtp
 
 # What a packager does: stage an install, then build a C program against it
 # with pkg-config only, and run it against the staged library.
-install-test: $(LIB) $(CLI) $(PKI)/.done
+install-test: $(LIB) $(CLI) $(DAEMON) $(CLIENT) $(PKI)/.done
 	rm -rf $(B)/stage
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(B)/stage PREFIX=/usr >/dev/null
 	test -L $(B)/stage/usr/lib/$(SONAME) && test -L $(B)/stage/usr/lib/libdanesmtp.so
@@ -292,6 +299,11 @@ install-test: $(LIB) $(CLI) $(PKI)/.done
 	DANESMTP_PKI=$(PKI) LD_LIBRARY_PATH=$(B)/stage/usr/lib ./$(B)/stage-capi-test
 	LD_LIBRARY_PATH=$(B)/stage/usr/lib $(B)/stage/usr/bin/danesmtp --version
 	! readelf -d $(B)/stage/usr/bin/danesmtp | grep -Eq 'RPATH|RUNPATH'
+	LD_LIBRARY_PATH=$(B)/stage/usr/lib $(B)/stage/usr/sbin/danesmtpd --version
+	! readelf -d $(B)/stage/usr/sbin/danesmtpd | grep -Eq 'RPATH|RUNPATH'
+	! readelf -d $(B)/stage/usr/lib/danesmtp/danesmtp-exim-client.so | grep -q 'NEEDED.*\[lib[^c]'
+	grep -q '$(B)/stage/usr/lib/danesmtp/\|/usr/lib/danesmtp/danesmtp-exim-client.so' \
+	  $(B)/stage/usr/share/danesmtp/exim-config/conf.d/main/05_danesmtp-macros
 	env -u LD_LIBRARY_PATH ./$(CLI) --version
 	@echo "install-test: staged install builds and runs (no RUNPATH); the build-tree tool runs without LD_LIBRARY_PATH"
 

@@ -81,6 +81,10 @@ if [ "$(id -u)" = 0 ] && command -v update-exim4.conf >/dev/null 2>&1 &&
     check "installed: the cache directory belongs to Debian-exim, mode 700" \
         '[ "$(stat -c %U:%a /var/cache/danesmtp)" = Debian-exim:700 ]'
     check "installed: /etc/danesmtp.conf names the cache" 'grep -q "^cache = /var/cache/danesmtp/answers.mdb" /etc/danesmtp.conf'
+    check "installed: danesmtpd and its unit (as Debian-exim, not enabled)" \
+        '/usr/sbin/danesmtpd --version >/dev/null && grep -q "^User=Debian-exim" /lib/systemd/system/danesmtpd.service && ! ls /etc/systemd/system/*/danesmtpd.service >/dev/null 2>&1'
+    check "installed: the Exim client needs only libc" \
+        '[ "$(readelf -d /usr/lib/x86_64-linux-gnu/danesmtp/danesmtp-exim-client.so | grep -c NEEDED)" = 1 ]'
     check "installed: update-exim4.conf and exim4 -bV" 'update-exim4.conf && exim4 -bV >/dev/null'
     check "inert until enabled" '! exim4 -bP transport danesmtp_smtp >/dev/null 2>&1'
     echo "DANESMTP_ENABLE = 1" >>"$LM"

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# service_test.py - danesmtpd (plugin/daemon/danesmtpd.cpp) at the protocol
+# level: answers in order, ends a connection on anything malformed and keeps
+# serving others, refuses other users, bounds its clients, refuses to start
+# where someone else could replace its socket, removes its socket on SIGTERM.
+#   python3 tests/service_test.py BUILD_DIR       (root: it runs the service as Debian-exim)
+# Every process it starts it stops, by PID. The Exim side (the C client,
+# fail-closed routing and events) is in tests/exim/exim_test.sh.
+import os
+import pwd
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.path.abspath(sys.argv[1])
+DAEMON = os.path.join(BUILD, "danesmtpd")
+checks = 0
+failed = 0
+
+
+def check(name, ok, detail=""):
+    global checks, failed
+    checks += 1
+    if not ok:
+        failed += 1
+        print(f"FAIL: {name} {detail}", file=sys.stderr)
+
+
+def frame(strings):
+    body = struct.pack("<H", len(strings))
+    for s in strings:
+        b = s if isinstance(s, bytes) else s.encode()
+        body += struct.pack("<I", len(b)) + b
+    return struct.pack("<I", len(body)) + body
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def reply(sock):
+    """(rc, yield, logs) or None when the service closed the connection."""
+    head = recv_exact(sock, 4)
+    if head is None:
+        return None
+    body = recv_exact(sock, struct.unpack("<I", head)[0])
+    if body is None:
+        return None
+    rc, ylen = struct.unpack("<iI", body[:8])
+    y = body[8:8 + ylen].decode()
+    at = 8 + ylen
+    (count,) = struct.unpack("<H", body[at:at + 2])
+    at += 2
+    logs = []
+    for _ in range(count):
+        (n,) = struct.unpack("<I", body[at:at + 4])
+        logs.append(body[at + 4:at + 4 + n].decode())
+        at += 4 + n
+    return rc, y, logs
+
+
+def connect(path, timeout=5.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    return s
+
+
+def closed_after(path, data):
+    """Send raw bytes; True when the service ends the connection."""
+    s = connect(path)
+    try:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR) if data[-1:] == b"\xff" else None
+        return reply(s) is None
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    finally:
+        s.close()
+
+
+exim = pwd.getpwnam("Debian-exim")
+top = tempfile.mkdtemp(prefix="danesmtpd-test-")
+os.chmod(top, 0o755)
+
+
+def service_dir(name, mode=0o700, owner=exim):
+    d = os.path.join(top, name)
+    os.mkdir(d)
+    os.chown(d, owner.pw_uid, owner.pw_gid)
+    os.chmod(d, mode)
+    return d
+
+
+def start(sock, *extra):
+    p = subprocess.Popen(["setpriv", "--reuid", "Debian-exim", "--regid", "Debian-exim", "--clear-groups",
+                          DAEMON, "--socket", sock, *extra], stderr=subprocess.PIPE)
+    for _ in range(50):
+        if os.path.exists(sock) or p.poll() is not None:
+            break
+        time.sleep(0.1)
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    p.wait(timeout=10)
+
+
+procs = []
+try:
+    d = service_dir("svc")
+    sock = os.path.join(d, "exim.sock")
+    p = start(sock, "--max-clients", "3")
+    procs.append(p)
+    check("starts and listens", os.path.exists(sock) and p.poll() is None)
+    check("socket closed to group and others", (os.stat(sock).st_mode & 0o077) == 0, oct(os.stat(sock).st_mode))
+
+    # Answers, in order, on one connection.
+    s = connect(sock)
+    plan = 'hosts="<;192.0.2.1"'
+    s.sendall(frame(["danesmtp_exim_connect", "192.0.2.1", plan]))
+    s.sendall(frame(["danesmtp_exim_connect", "192.0.2.9", plan]))
+    r1, r2 = reply(s), reply(s)
+    check("a host in the plan is accepted", r1 is not None and r1[0] == 0 and r1[1] == "", str(r1))
+    check("a host outside the plan is refused", r2 is not None and r2[0] == 0 and "not in the DANE plan" in r2[1],
+          str(r2))
+    s.sendall(frame(["danesmtp_exim_route", "bad..domain", "25"]))
+    r3 = reply(s)
+    check("route: a malformed domain fails the expansion", r3 is not None and r3[0] in (2, 3), str(r3))
+    s.close()
+
+    # Anything malformed ends that connection; the service goes on.
+    bad = {
+        "garbage": os.urandom(64),
+        "frame over 1 MiB": struct.pack("<I", 0xFFFFFFFF),
+        "unknown entry point": frame(["system", "rm -rf /"]),
+        "no strings": struct.pack("<IH", 2, 0),
+        "NUL in an argument": frame(["danesmtp_exim_connect", b"1.2.3.4\0x", "y"]),
+        "count beyond the body": struct.pack("<IHI", 6, 3, 100),
+        "too many strings": frame(["danesmtp_exim_connect"] + ["x"] * 20),
+    }
+    for name, data in bad.items():
+        check(f"malformed request ends the connection: {name}", closed_after(sock, data))
+    s = connect(sock)
+    s.sendall(struct.pack("<I", 100) + b"half")
+    s.shutdown(socket.SHUT_WR)
+    check("a truncated request ends the connection", reply(s) is None)
+    s.close()
+    s = connect(sock)
+    s.sendall(frame(["danesmtp_exim_connect", "192.0.2.1", plan]))
+    check("still serving after all of that", reply(s) == (0, "", []))
+    s.close()
+    check("still running", p.poll() is None)
+
+    # At most --max-clients connections are served at once; the next waits
+    # in the listen queue and is served when one ends.
+    idle = [connect(sock) for _ in range(3)]
+    for c in idle:
+        c.sendall(frame(["danesmtp_exim_connect", "192.0.2.1", plan]))
+        reply(c)
+    waiting = connect(sock, timeout=1.0)
+    waiting.sendall(frame(["danesmtp_exim_connect", "192.0.2.1", plan]))
+    try:
+        early = reply(waiting)
+    except socket.timeout:
+        early = "timeout"
+    check("a fourth client waits while three are served", early == "timeout", str(early))
+    idle[0].close()
+    waiting.settimeout(5.0)
+    check("and is served when one leaves", reply(waiting) == (0, "", []))
+    for c in idle[1:] + [waiting]:
+        c.close()
+
+    # Another user who reaches the socket is refused (SO_PEERCRED).
+    os.chmod(d, 0o711)
+    os.chmod(sock, 0o666)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            c = connect(sock)
+        except Exception:
+            os._exit(3)  # could not even reach the socket: the test is wrong
+        try:
+            c.sendall(frame(["danesmtp_exim_connect", "192.0.2.1", plan]))
+            os._exit(0 if reply(c) is None else 1)
+        except (ConnectionResetError, BrokenPipeError):
+            os._exit(0)  # closed on us: refused
+        except Exception:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    check("another user is refused", os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, str(status))
+    os.chmod(sock, 0o600)
+    os.chmod(d, 0o700)
+
+    # SIGTERM: it exits and removes its socket.
+    stop(p)
+    check("SIGTERM: exit 0", p.returncode == 0, str(p.returncode))
+    check("SIGTERM: socket removed", not os.path.exists(sock))
+
+    # It refuses to start where another user could replace its socket, or
+    # over a file that is not a socket.
+    open_dir = service_dir("open", 0o777)
+    p2 = start(os.path.join(open_dir, "exim.sock"))
+    procs.append(p2)
+    p2.wait(timeout=10)
+    err = p2.stderr.read().decode()
+    check("refuses a directory others may write", p2.returncode == 1 and "writable by no one else" in err, err)
+    d3 = service_dir("file")
+    f = os.path.join(d3, "exim.sock")
+    open(f, "w").close()
+    p3 = start(f)
+    procs.append(p3)
+    p3.wait(timeout=10)
+    err = p3.stderr.read().decode()
+    check("refuses to replace a file that is not a socket", p3.returncode == 1 and "not a socket" in err, err)
+    check("that file is left alone", os.path.isfile(f))
+    p4 = subprocess.run([DAEMON, "--socket", "relative.sock"], capture_output=True)
+    check("usage error for a relative path", p4.returncode == 2)
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    shutil.rmtree(top, ignore_errors=True)
+
+print(f"service_test: {checks} checks, {failed} failed")
+sys.exit(1 if failed else 0)
