@@ -49,6 +49,7 @@ CLI       := $(B)/danesmtp
 UNIT      := $(B)/unit-tests
 CAPI_TEST := $(B)/capi-test
 PKI       := $(B)/pki
+TSAN      := build/tsan
 DAEMON    := $(B)/danesmtpd
 CLIENT    := $(B)/danesmtp-exim-client.so
 
@@ -102,8 +103,8 @@ $(B)/install/danesmtpd: $(call obj,$(B),plugin/daemon/danesmtpd.cpp) $(LIB)
 	$(CXX) $(LDFLAGS) -pthread -Wl,--export-dynamic-symbol=log_write -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp
 
 $(CLIENT): plugin/exim/client.c
-	$(CC) -std=c11 -shared -fPIC -fvisibility=hidden -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion \
-	  $(CFLAGS) -Wl,--no-undefined -Wl,-z,relro -Wl,-z,now $(LDFLAGS) -o $@ $<
+	$(CC) -std=c11 -shared -fPIC -fvisibility=hidden -pthread -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion \
+	  $(CFLAGS) -Wl,--no-undefined -Wl,-z,relro -Wl,-z,now -Wl,-z,nodelete $(LDFLAGS) -o $@ $<
 
 # ---- tests
 deps:
@@ -146,10 +147,16 @@ lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done build/tsan/lab-tests
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # The real exim4 (Debian's exim4-daemon-heavy) delivering through the plugin.
-exim-test: $(LIB) $(DAEMON) $(CLIENT) $(PKI)/.done
+# danesmtpd built with ThreadSanitizer, for tests/service_stress.py.
+$(TSAN)/danesmtpd: plugin/daemon/danesmtpd.cpp $(CORE_SRC) $(CAPI_SRC)
+	@mkdir -p $(TSAN)
+	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -Wl,--export-dynamic-symbol=log_write -o $@ $^ $(LIBS)
+
+exim-test: $(LIB) $(DAEMON) $(CLIENT) $(TSAN)/danesmtpd $(PKI)/.done
 	python3 tests/service_test.py $(B)
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
-	bash tests/exim/exim_test.sh $(B) $(LAB); rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
+	python3 tests/service_stress.py $(TSAN)/danesmtpd $(B) $(LAB) \
+	  && bash tests/exim/exim_test.sh $(B) $(LAB); rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # Soak: the real exim4 delivering SOAK_MESSAGES (default 1000) messages to
 # the lab while faults are injected (tests/soak/soak.sh); not in make check.
@@ -201,7 +208,6 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 
 # ThreadSanitizer on the threads suite: one context, one record set and the
 # decoded-certificate cache shared by four threads (the header's rules).
-TSAN := build/tsan
 $(TSAN)/threads: tests/unit/main.cpp tests/unit/fixture.cpp tests/unit/test_threads.cpp $(CORE_SRC) $(CAPI_SRC)
 	@mkdir -p $(TSAN)
 	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
@@ -222,7 +228,8 @@ asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(B)/fuzz-seeds
 
 check: deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(B)/lab-tests \
-	  $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(TSAN)/threads build/tsan/lab-tests
+	  $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(TSAN)/threads build/tsan/lab-tests \
+	  $(DAEMON) $(CLIENT) $(TSAN)/danesmtpd
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory asan-test
 	$(MAKE) --no-print-directory tsan-test

@@ -7,6 +7,7 @@
 #   python3 tests/service_test.py BUILD_DIR       (root: it runs the service as Debian-exim)
 # Every process it starts it stops, by PID. The Exim side (the C client,
 # fail-closed routing and events) is in tests/exim/exim_test.sh.
+import ctypes
 import os
 import pwd
 import shutil
@@ -16,6 +17,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BUILD = os.path.abspath(sys.argv[1])
@@ -232,6 +234,107 @@ try:
     check("that file is left alone", os.path.isfile(f))
     p4 = subprocess.run([DAEMON, "--socket", "relative.sock"], capture_output=True)
     check("usage error for a relative path", p4.returncode == 2)
+    # A second danesmtpd on the same socket refuses to start and leaves the
+    # first alone.
+    d5 = service_dir("twice")
+    s5 = os.path.join(d5, "exim.sock")
+    first = start(s5)
+    procs.append(first)
+    second = start(s5)
+    procs.append(second)
+    second.wait(timeout=10)
+    err = second.stderr.read().decode()
+    check("a second instance refuses to start", second.returncode == 1 and "another danesmtpd" in err, err)
+    c = connect(s5)
+    c.sendall(frame(["danesmtp_exim_connect", "192.0.2.1", plan]))
+    check("the first still serves", reply(c) == (0, "", []))
+    c.close()
+    stop(first)
+
+    # The client (danesmtp-exim-client.so, as Exim calls it) against a
+    # service that misbehaves: only the answers the entry points can give
+    # pass; everything else refuses (events) or fails the expansion (lookups).
+    client = ctypes.CDLL(os.path.join(BUILD, "danesmtp-exim-client.so"))
+    client.danesmtp_client.restype = ctypes.c_int
+
+    def call_client(path, entry, *args):
+        argv = [path.encode(), entry.encode()] + [a.encode() for a in args]
+        arr = (ctypes.c_char_p * (len(argv) + 1))(*argv, None)
+        out = ctypes.c_char_p()
+        rc = client.danesmtp_client(ctypes.byref(out), len(argv), arr)
+        return rc, (out.value or b"").decode()
+
+    fake_dir = tempfile.mkdtemp(prefix="fake-", dir=top)
+    os.chmod(fake_dir, 0o700)
+    fake_path = os.path.join(fake_dir, "exim.sock")
+    behaviours = []
+    connections = []
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(fake_path)
+    listener.listen(16)
+
+    def fake_server():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            connections.append(conn)
+            threading.Thread(target=fake_session, args=(conn,), daemon=True).start()
+
+    def fake_session(conn):
+        if True:
+            while True:
+                head = recv_exact(conn, 4)
+                if head is None:
+                    break
+                if recv_exact(conn, struct.unpack("<I", head)[0]) is None:
+                    break
+                how = behaviours.pop(0) if behaviours else ("ok", 0, b"")
+                if how[0] == "close":
+                    conn.close()
+                    break
+                body = struct.pack("<iI", how[1], len(how[2])) + how[2] + struct.pack("<H", 0)
+                data = struct.pack("<I", len(body)) + body
+                if how[0] == "split":
+                    conn.sendall(data[:1])
+                    time.sleep(0.05)
+                    conn.sendall(data[1:])
+                else:
+                    conn.sendall(data)
+
+    threading.Thread(target=fake_server, daemon=True).start()
+    behaviours.append(("ok", 2, b""))
+    rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+    check("client: an event answered with code 2 refuses", rc == 0 and "refused" in y, f"{rc} {y}")
+    behaviours.append(("ok", 0, b"\0danesmtp: refused"))
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
+    check("client: a result with a NUL refuses", rc == 0 and y.startswith("danesmtp: service unreachable"), f"{rc} {y}")
+    behaviours.append(("ok", 7, b"status=ok"))
+    rc, y = call_client(fake_path, "danesmtp_exim_route", "example.org", "25", "/etc/danesmtp.conf")
+    check("client: a lookup answered with an unknown code fails", rc == 3, f"{rc} {y}")
+    behaviours.append(("split", 0, b""))
+    rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+    check("client: a reply split across reads is read whole", (rc, y) == (0, ""), f"{rc} {y}")
+    behaviours.extend([("close",), ("close",)])
+    rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+    check("client: closed twice without an answer: refused", rc == 0 and "service unreachable" in y, f"{rc} {y}")
+    rc, y = call_client(fake_path, "danesmtp_exim_route", "example.org", "25", "/etc/danesmtp.conf")
+    check("client: then asks again and is answered", (rc, y) == (0, ""), f"{rc} {y}")
+    before = len(connections)
+    pid = os.fork()
+    if pid == 0:
+        rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+        os._exit(0 if (rc, y) == (0, "") else 1)
+    _, status = os.waitpid(pid, 0)
+    check("client: a forked child answered on a connection of its own",
+          os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and len(connections) == before + 1,
+          f"{status} {len(connections) - before}")
+    listener.close()
+    rc, y = call_client(os.path.join(top, "none", "exim.sock"), "danesmtp_exim_tls_cert", "0", "AAAA", "1.2.3.4", plan)
+    check("client: no service: tls_cert refuses", rc == 0 and "service unreachable" in y, f"{rc} {y}")
+    rc, y = call_client(os.path.join(top, "none", "exim.sock"), "danesmtp_exim_check", "example.org")
+    check("client: no service: check fails the expansion", rc == 3, f"{rc} {y}")
 finally:
     for p in procs:
         if p.poll() is None:

@@ -24,6 +24,7 @@
 // with SO_PEERCRED), and the socket's directory must belong to that user and
 // be writable by no one else.
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -37,7 +38,6 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "danesmtp.h"
@@ -47,7 +47,7 @@ namespace {
 
 constexpr std::uint32_t kMaxFrame = 1u << 20;
 constexpr std::size_t kMaxArgs = 16;
-unsigned g_max_clients = 256;
+unsigned g_max_clients = 1024;
 const char* g_socket = nullptr;
 
 // The workers: each waits in accept() on the listening socket, serves the
@@ -133,7 +133,7 @@ EntryPoint entry_point(const std::string& name) {
     return nullptr;
 }
 
-void serve(int fd) {
+void serve_unguarded(int fd) {
     std::vector<std::string> logs;
     t_logs = &logs;
     // A fresh certificate chain for every connection: the connect entry
@@ -187,6 +187,17 @@ void serve(int fd) {
     }
 done:
     t_logs = nullptr;
+}
+
+// serve - one connection until the client closes it. Any failure (out of
+// memory on a large frame) ends this connection only: its client fails
+// closed, the others go on.
+void serve(int fd) {
+    try {
+        serve_unguarded(fd);
+    } catch (...) {
+        t_logs = nullptr;
+    }
     close(fd);
 }
 
@@ -198,7 +209,7 @@ void worker(int lfd) {
         int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
         --g_idle;
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) usleep(10000);
+            if (errno != EINTR && errno != ECONNABORTED) usleep(10000);  // never a busy loop
             continue;
         }
         if (g_idle == 0) spawn_worker(lfd);
@@ -213,16 +224,26 @@ void worker(int lfd) {
     }
 }
 
+void* worker_main(void* arg) {
+    worker(static_cast<int>(reinterpret_cast<intptr_t>(arg)));
+    return nullptr;
+}
+
 void spawn_worker(int lfd) {
     if (++g_workers > g_max_clients) {
         --g_workers;
         return;
     }
-    try {
-        std::thread(worker, lfd).detach();
-    } catch (...) {
-        --g_workers;
-    }
+    // 2 MiB stacks (glibc's default is 8): --max-clients may be thousands,
+    // and a worker's deepest path (DANE-TA path validation in OpenSSL) is far
+    // below this even under ThreadSanitizer, which 512 KiB was not.
+    pthread_attr_t attr;
+    pthread_t t;
+    bool started = pthread_attr_init(&attr) == 0 && pthread_attr_setstacksize(&attr, 2 * 1024 * 1024) == 0 &&
+                   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+                   pthread_create(&t, &attr, worker_main, reinterpret_cast<void*>(static_cast<intptr_t>(lfd))) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started) --g_workers;
 }
 
 void on_signal(int) {
@@ -286,6 +307,17 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "danesmtpd: %s exists and is not a socket\n", path.c_str());
             return 1;
         }
+        // A socket someone still listens on is another danesmtpd: leave it.
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un there{};
+        there.sun_family = AF_UNIX;
+        std::memcpy(there.sun_path, path.c_str(), path.size());
+        bool live = probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&there), sizeof there) == 0;
+        if (probe >= 0) close(probe);
+        if (live) {
+            std::fprintf(stderr, "danesmtpd: %s: another danesmtpd is listening there\n", path.c_str());
+            return 1;
+        }
         unlink(path.c_str());  // a stale socket of an earlier run
     }
     int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -294,12 +326,15 @@ int main(int argc, char** argv) {
     mode_t old = umask(077);
     bool bound = lfd >= 0 && bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     umask(old);
-    if (!bound || listen(lfd, 128) != 0) {
+    if (!bound || listen(lfd, SOMAXCONN) != 0) {
         std::fprintf(stderr, "danesmtpd: %s: %s\n", path.c_str(), std::strerror(errno));
         return 1;
     }
     g_socket = path.c_str();
     signal(SIGPIPE, SIG_IGN);
+    // Configuration changes apply by themselves (the file is checked on
+    // every lookup): a reload signal has nothing to do, and must not kill.
+    signal(SIGHUP, SIG_IGN);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     spawn_worker(lfd);

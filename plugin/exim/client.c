@@ -26,6 +26,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ enum { kOk = 0, kFail = 2, kError = 3, kLogMain = 1 };
 
 static int g_fd = -1;
 static pid_t g_pid = 0;
+static char g_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* of g_fd */
 static char *g_yield = NULL; /* what *yield points to until the next call */
 static char g_static[256];
 
@@ -75,17 +77,26 @@ static void log_main(const char *fmt, ...) {
 
 static int set_yield(unsigned char **yield, const char *text, size_t len) {
     char *copy = malloc(len + 1);
-    if (!copy) {
-        snprintf(g_static, sizeof g_static, "danesmtp: out of memory");
-        *yield = (unsigned char *)g_static;
-        return 0;
-    }
+    if (!copy) return 0;
     memcpy(copy, text, len);
     copy[len] = '\0';
     free(g_yield);
     g_yield = copy;
     *yield = (unsigned char *)g_yield;
     return 1;
+}
+
+/* A forked child (Exim's transport process) must not use or keep its
+ * parent's connection: its copy is closed at fork, and the child connects
+ * on its first call. The pid check in connect_service() stays as a second
+ * guard. */
+static void forget_in_child(void) {
+    if (g_fd >= 0) close(g_fd);
+    g_fd = -1;
+}
+
+__attribute__((constructor)) static void register_fork_handler(void) {
+    pthread_atfork(NULL, NULL, forget_in_child);
 }
 
 static void drop(void) {
@@ -131,7 +142,8 @@ static int connect_service(const char *path, char *why, size_t whylen) {
     char dir[sizeof addr.sun_path];
     const char *slash;
     uid_t me = geteuid();
-    if (g_fd >= 0 && g_pid == getpid()) return g_fd;
+    if (g_fd >= 0 && g_pid == getpid() && path && !strcmp(path, g_path)) return g_fd;
+    if (g_fd >= 0 && g_pid == getpid()) close(g_fd); /* another socket */
     g_fd = -1; /* a parent's connection is left to the parent */
     if (!path || path[0] != '/' || strlen(path) >= sizeof addr.sun_path) {
         snprintf(why, whylen, "bad socket path '%s'", path ? path : "");
@@ -154,14 +166,20 @@ static int connect_service(const char *path, char *why, size_t whylen) {
     memset(&addr, 0, sizeof addr);
     addr.sun_family = AF_UNIX;
     memcpy(addr.sun_path, path, strlen(path));
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0 && errno != EINPROGRESS) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += CONNECT_TIMEOUT_MS / 1000;
+    /* A full listen queue answers EAGAIN at once (Unix sockets): try again
+     * until the deadline. */
+    while (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0 && errno != EINPROGRESS) {
+        if ((errno == EAGAIN || errno == EINTR) && ms_left(&deadline) > 0) {
+            usleep(10000);
+            continue;
+        }
         snprintf(why, whylen, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += CONNECT_TIMEOUT_MS / 1000;
     int err = 0;
     socklen_t elen = sizeof err;
     if (!wait_for(fd, POLLOUT, &deadline) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err) {
@@ -190,6 +208,7 @@ static int connect_service(const char *path, char *why, size_t whylen) {
     }
     g_fd = fd;
     g_pid = getpid();
+    snprintf(g_path, sizeof g_path, "%s", path);
     return fd;
 }
 
@@ -237,8 +256,16 @@ static int call(const char *socket_path, int argc, unsigned char *argv[], unsign
         unsigned char first[8192];
         ssize_t got = 0; /* a request that could not be sent counts as closed */
         if (io_all(fd, req, 4 + total, 1)) {
-            do got = recv(fd, first, sizeof first, 0);
-            while (got < 0 && errno == EINTR);
+            for (;;) {
+                ssize_t k = recv(fd, first + got, sizeof first - (size_t)got, 0);
+                if (k < 0 && errno == EINTR) continue;
+                if (k <= 0) {
+                    if (got == 0) got = k;
+                    break;
+                }
+                got += k;
+                if (got >= 4) break;
+            }
         }
         if (got < 4) {
             snprintf(why, whylen, "%s: %s", socket_path, got < 0 ? "no answer in time" : "connection closed");
@@ -264,8 +291,18 @@ static int call(const char *socket_path, int argc, unsigned char *argv[], unsign
             drop();
             break;
         }
+        if (memchr(body + at, '\0', ylen)) { /* Exim would read a shorter string */
+            snprintf(why, whylen, "%s: malformed reply", socket_path);
+            free(body);
+            drop();
+            break;
+        }
+        if (!set_yield(yield, (const char *)body + at, ylen)) {
+            snprintf(why, whylen, "out of memory");
+            free(body);
+            break;
+        }
         *rc = (int)get32(body);
-        set_yield(yield, (const char *)body + at, ylen);
         at += ylen;
         unsigned nlogs = (unsigned)body[at] | (unsigned)body[at + 1] << 8;
         at += 2;
@@ -299,7 +336,22 @@ EXPORT int danesmtp_client(unsigned char **yield, int argc, unsigned char *argv[
         *yield = (unsigned char *)g_static;
         return kError;
     }
-    if (call((const char *)argv[0], argc - 1, argv + 1, yield, &rc, why, sizeof why)) return rc;
+    if (call((const char *)argv[0], argc - 1, argv + 1, yield, &rc, why, sizeof why)) {
+        /* Only the answers the entry points give pass: an event's is OK
+         * (anything else would count as "no objection" in Exim), a lookup's
+         * OK, FAIL or ERROR. */
+        if (event && rc != kOk) {
+            snprintf(g_static, sizeof g_static, "danesmtp: the service answered code %d: refused", rc);
+            *yield = (unsigned char *)g_static;
+            return kOk;
+        }
+        if (!event && rc != kOk && rc != kFail && rc != kError) {
+            snprintf(g_static, sizeof g_static, "danesmtp: the service answered code %d", rc);
+            *yield = (unsigned char *)g_static;
+            return delivery ? kOk : kError;
+        }
+        return rc;
+    }
     /* The service is unreachable: fail closed, say so. */
     snprintf(g_static, sizeof g_static, "danesmtp: service unreachable: %.200s", why);
     *yield = (unsigned char *)g_static;

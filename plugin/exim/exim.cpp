@@ -22,6 +22,7 @@
 #include "danesmtp_exim.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -181,17 +182,36 @@ std::string host_index(std::map<std::string, std::string>& pairs, const std::str
 // instead of finding a broken pipe. A forked child frees only what it
 // created: danesmtp_ctx_free leaves a parent's resolver alone.
 struct Contexts {
-    std::map<std::string, danesmtp_ctx*> map;
+    struct Entry {
+        std::string identity;  // of the file when the context was made
+        danesmtp_ctx* ctx = nullptr;
+    };
+    std::map<std::string, Entry> map;
+    // Contexts of a file that changed since: another thread may still be
+    // using one (danesmtpd), so they live until exit.
+    std::vector<danesmtp_ctx*> retired;
     ~Contexts() {
-        for (auto& [path, ctx] : map) danesmtp_ctx_free(ctx);
+        for (auto& [path, e] : map) danesmtp_ctx_free(e.ctx);
+        for (auto* c : retired) danesmtp_ctx_free(c);
     }
 };
 
-danesmtp_ctx* context_for(const std::string& config, std::string* err) {
+// identity_of - what changes when the file is edited or replaced: device,
+// inode, modification time and size ("" when there is no file).
+std::string identity_of(const std::string& path) {
+    struct stat st;
+    if (path.empty() || stat(path.c_str(), &st) != 0) return "";
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_sec) +
+           "." + std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size);
+}
+
+// context_for - the context of a configuration file, made again when the
+// file has changed since: an edit (audit-only off, a new trust anchor)
+// applies to the next lookup, also in danesmtpd, which lives for weeks.
+// *identity receives the file's identity (for the plan memo).
+danesmtp_ctx* context_for(const std::string& config, std::string* err, std::string* identity = nullptr) {
     static Contexts all;
     static std::mutex mu;  // danesmtpd's threads share the contexts
-    std::lock_guard<std::mutex> lock(mu);
-    auto& contexts = all.map;
     // The default file is optional: without it the defaults apply (the root
     // key, the resolvers of /etc/resolv.conf). Any other file must exist.
     std::string path = config;
@@ -199,8 +219,12 @@ danesmtp_ctx* context_for(const std::string& config, std::string* err) {
         path.clear();
     else if (path.empty())
         path = DANESMTP_CONFIG_FILE;
+    std::string id = identity_of(path);
+    if (identity) *identity = id;
+    std::lock_guard<std::mutex> lock(mu);
+    auto& contexts = all.map;
     auto it = contexts.find(path);
-    if (it != contexts.end()) return it->second;
+    if (it != contexts.end() && it->second.identity == id) return it->second.ctx;
     danesmtp_options o = DANESMTP_OPTIONS_INIT;
     o.config_file = path.empty() ? nullptr : path.c_str();
     danesmtp_ctx* ctx = nullptr;
@@ -209,7 +233,8 @@ danesmtp_ctx* context_for(const std::string& config, std::string* err) {
                danesmtp_last_error();
         return nullptr;
     }
-    contexts[path] = ctx;
+    if (it != contexts.end()) all.retired.push_back(it->second.ctx);
+    contexts[path] = Contexts::Entry{id, ctx};
     return ctx;
 }
 
@@ -270,14 +295,17 @@ bool lookup(int argc, unsigned char* argv[], const char* fn, PlanPtr* plan, std:
         *err = std::string("danesmtp: ") + fn + ": bad port '" + arg(argc, argv, 1) + "'";
         return false;
     }
-    std::string key = domain + '\0' + std::to_string(port) + '\0' + arg(argc, argv, 2);
+    std::string identity;
+    danesmtp_ctx* ctx = context_for(arg(argc, argv, 2), err, &identity);
+    if (!ctx) return false;
+    // The key holds the configuration file's identity: an edit is never
+    // answered from a plan made under the old file.
+    std::string key = domain + '\0' + std::to_string(port) + '\0' + arg(argc, argv, 2) + '\0' + identity;
     auto now = std::chrono::steady_clock::now();
     if (t_memo.plan && t_memo.key == key && now - t_memo.at < kMemoLife) {
         *plan = t_memo.plan;
         return true;
     }
-    danesmtp_ctx* ctx = context_for(arg(argc, argv, 2), err);
-    if (!ctx) return false;
     report_cache(ctx);
     danesmtp_plan* raw = nullptr;
     int rc = danesmtp_lookup_domain(ctx, domain.c_str(), port, &raw);
