@@ -36,7 +36,7 @@ B        := build
 SAN      := build/asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRC := $(wildcard plugin/core/*.cpp) $(wildcard plugin/tls/*.cpp) $(wildcard plugin/dns/*.cpp)
+CORE_SRC := $(wildcard plugin/core/*.cpp) $(wildcard plugin/tls/*.cpp) $(wildcard plugin/dns/*.cpp) $(wildcard plugin/check/*.cpp)
 CAPI_SRC := $(wildcard plugin/capi/*.cpp) $(wildcard plugin/exim/*.cpp)
 CLI_SRC  := $(wildcard plugin/cli/*.cpp)
 TEST_SRC := $(wildcard tests/unit/*.cpp) tests/oracle/openssl_dane.cpp
@@ -125,7 +125,7 @@ $(SAN)/capi-test: tests/capi_test.c include/danesmtp.h $(call obj,$(SAN),$(CORE_
 	$(CXX) $(SANFLAGS) -o $@ $(SAN)/capi_test.o $(call obj,$(SAN),$(CORE_SRC) $(CAPI_SRC)) $(LIBS)
 
 LAB       := $(B)/lab
-$(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/cli/smtp.cpp) $(LIB)
+$(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/tls/probe.cpp) $(LIB)
 	$(CXX) $(LDFLAGS) -pthread -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lboost_unit_test_framework -lssl -lcrypto
 
 # The lab: NSD with signed zones and STARTTLS servers on 127.0.1.x, up for
@@ -134,7 +134,7 @@ $(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/cli/smtp.cpp) $(LI
 # The threaded and forking lab tests run again under ThreadSanitizer (the
 # resolver shared by many threads, tests/lab/test_lab.cpp).
 TSAN_LAB_TESTS := lab/threads_proceed_independently_and_fork_meanwhile,one_context_many_threads,fork_while_the_resolver_starts,resolver_process_death_sigpipe_default
-build/tsan/lab-tests: tests/lab/test_lab.cpp plugin/cli/smtp.cpp $(CORE_SRC) $(CAPI_SRC)
+build/tsan/lab-tests: tests/lab/test_lab.cpp plugin/tls/probe.cpp $(CORE_SRC) $(CAPI_SRC)
 	@mkdir -p build/tsan
 	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
 

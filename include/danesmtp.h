@@ -88,9 +88,9 @@ extern "C" {
 
 /* Version of this header. The SONAME major is DANESMTP_VERSION_MAJOR. */
 #define DANESMTP_VERSION_MAJOR 1
-#define DANESMTP_VERSION_MINOR 1
+#define DANESMTP_VERSION_MINOR 2
 #define DANESMTP_VERSION_PATCH 0
-#define DANESMTP_VERSION_STRING "1.1.0"
+#define DANESMTP_VERSION_STRING "1.2.0"
 
 /* The library's version string, "1.1.0". */
 DANESMTP_API const char *danesmtp_version(void);
@@ -374,6 +374,66 @@ DANESMTP_API const danesmtp_tlsa *danesmtp_host_tlsa(const danesmtp_host *host);
  * "unreachable"; "invalid" for other values. */
 DANESMTP_API const char *danesmtp_domain_status_name(int status);
 DANESMTP_API const char *danesmtp_host_verdict_name(int verdict);
+
+/* ---- Checking a deployment (danesmtp check) ---------------------------- */
+
+/* A publisher's deep check of one destination domain (or one host:port):
+ * the DANE decision as a client makes it, then every address of every MX
+ * host probed over STARTTLS (once with any signature algorithm, once more
+ * with the other key type to see a second certificate), each chain judged,
+ * and a diagnosis: findings with stable codes (danesmtp(1), FINDINGS), each
+ * with evidence and a fix. It connects to the hosts but never sends mail.
+ * Answers come from DNS now when the context has no answer cache (the tool
+ * makes its check contexts with "cache = none"). Blocks for as long as the
+ * lookups and handshakes take; safe to call from several threads on one
+ * context. Since 1.2. */
+#define DANESMTP_CHECK_OPTIONS_VERSION 1
+#define DANESMTP_CHECK_HOST 0x1     /* `name` is a host, not a domain */
+#define DANESMTP_CHECK_NO_PROBE 0x2 /* DNS only: connect to nothing */
+typedef struct danesmtp_check_options {
+    unsigned int version;    /* DANESMTP_CHECK_OPTIONS_VERSION */
+    unsigned int port;       /* 0: 25 */
+    unsigned int flags;      /* DANESMTP_CHECK_* */
+    const char *helo;        /* NULL: "danesmtp-check.invalid" */
+    unsigned int timeout_ms; /* per connection step; 0: 10000 */
+    unsigned int warn_days;  /* RRSIG and certificate expiry warnings; 0: 7 */
+    int64_t time;            /* DANESMTP_TIME_NOW or Unix seconds */
+} danesmtp_check_options;
+#define DANESMTP_CHECK_OPTIONS_INIT { DANESMTP_CHECK_OPTIONS_VERSION, 25, 0, NULL, 10000, 7, DANESMTP_TIME_NOW }
+
+typedef struct danesmtp_report danesmtp_report;
+DANESMTP_API int danesmtp_check(danesmtp_ctx *ctx, const char *name, const danesmtp_check_options *options,
+                                danesmtp_report **out);
+DANESMTP_API void danesmtp_report_free(danesmtp_report *report);
+
+/* The report as text. Owned by the report, valid until it is freed.
+ *   DANESMTP_REPORT_TEXT    for a person; flag DANESMTP_REPORT_COLOUR adds
+ *                           ANSI colours, DANESMTP_REPORT_BRIEF drops the
+ *                           per-certificate table
+ *   DANESMTP_REPORT_JSON    one object, schema "danesmtp-check/1"
+ *                           (danesmtp(1), JSON OUTPUT), no newline
+ *   DANESMTP_REPORT_NAGIOS  one status line with perfdata, monitoring-plugins
+ *                           style; its status is danesmtp_report_nagios() */
+#define DANESMTP_REPORT_TEXT 0
+#define DANESMTP_REPORT_JSON 1
+#define DANESMTP_REPORT_NAGIOS 2
+#define DANESMTP_REPORT_COLOUR 0x1
+#define DANESMTP_REPORT_BRIEF 0x2
+DANESMTP_API const char *danesmtp_report_render(danesmtp_report *report, int format, unsigned int flags);
+/* The check's exit status (danesmtp(1), check): 0 no error or warning, 1 an
+ * error, 3 the domain defers, 4 it receives no mail, 5 warnings only. */
+DANESMTP_API int danesmtp_report_status(const danesmtp_report *report);
+/* 0 OK, 1 WARNING, 2 CRITICAL (monitoring-plugins conventions). */
+DANESMTP_API int danesmtp_report_nagios(const danesmtp_report *report);
+/* The findings, errors first: code ("tlsa-no-match"), severity, host ("" for
+ * the domain). NULL / -1 for an index out of range. */
+#define DANESMTP_SEVERITY_ERROR 0
+#define DANESMTP_SEVERITY_WARNING 1
+#define DANESMTP_SEVERITY_NOTE 2
+DANESMTP_API size_t danesmtp_report_finding_count(const danesmtp_report *report);
+DANESMTP_API const char *danesmtp_report_finding_code(const danesmtp_report *report, size_t index);
+DANESMTP_API int danesmtp_report_finding_severity(const danesmtp_report *report, size_t index);
+DANESMTP_API const char *danesmtp_report_finding_host(const danesmtp_report *report, size_t index);
 
 /* ---- Publishing records ----------------------------------------------- */
 

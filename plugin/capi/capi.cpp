@@ -28,7 +28,9 @@
 #include <mutex>
 #include <sstream>
 
+#include "check/gather.hpp"
 #include "core/config.hpp"
+#include "core/diagnose.hpp"
 #include "core/discovery.hpp"
 #include "core/error.hpp"
 #include "core/names.hpp"
@@ -102,6 +104,14 @@ struct danesmtp_chain {
 
 struct danesmtp_result {
     danesmtp::core::Verdict verdict;
+};
+
+struct danesmtp_report {
+    danesmtp::core::CheckFacts facts;
+    std::vector<danesmtp::core::Finding> findings;
+    std::mutex mu;               // guards rendered
+    std::string rendered[3][4];  // [format][flags & 3], made on first use
+    int nagios = 3;
 };
 
 namespace {
@@ -738,6 +748,93 @@ int danesmtp_tlsa_make(const unsigned char* input, size_t len, uint8_t usage, ui
         std::memcpy(p, s.c_str(), s.size() + 1);
         *text = p;
     });
+}
+
+int danesmtp_check(danesmtp_ctx* ctx, const char* name, const danesmtp_check_options* options,
+                   danesmtp_report** out) {
+    if (out) *out = nullptr;
+    return guard([&] {
+        require(ctx && name && out, "danesmtp_check: NULL argument");
+        danesmtp_check_options defaults = DANESMTP_CHECK_OPTIONS_INIT;
+        const danesmtp_check_options* o = options ? options : &defaults;
+        if (o->version != DANESMTP_CHECK_OPTIONS_VERSION)
+            throw Error(ErrorCode::invalid_argument, "danesmtp_check: unknown options version");
+        require(o->port <= 65535, "danesmtp_check: port must be 1-65535");
+        require(o->warn_days <= 3650, "danesmtp_check: warn_days must be at most 3650");
+        require(o->timeout_ms <= 600000, "danesmtp_check: timeout_ms must be at most 600000");
+        danesmtp::check::GatherOptions g;
+        g.port = static_cast<std::uint16_t>(o->port ? o->port : 25);
+        g.single_host = (o->flags & DANESMTP_CHECK_HOST) != 0;
+        g.probe = (o->flags & DANESMTP_CHECK_NO_PROBE) == 0;
+        if (o->helo && *o->helo) g.helo = o->helo;
+        require(g.helo.size() <= 255 && g.helo.find_first_of("\r\n ") == std::string::npos,
+                "danesmtp_check: helo must be one word of at most 255 characters");
+        g.timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
+        g.warn_days = o->warn_days ? o->warn_days : 7;
+        g.now = o->time == DANESMTP_TIME_NOW ? static_cast<std::int64_t>(std::time(nullptr)) : o->time;
+        g.digests = ctx->digests;
+        std::string normalized = danesmtp::core::normalize_name(name);
+        std::string cache_why;
+        danesmtp::dns::AnswerCache* cache = cache_of(ctx, &cache_why);
+        std::shared_ptr<danesmtp::dns::UnboundResolver> resolver;
+        danesmtp::dns::CachingResolver r(cache, ctx->scope, [&](std::string* why) -> danesmtp::core::Resolver* {
+            if (!resolver) resolver = resolver_of(ctx, why);
+            return resolver.get();
+        });
+        auto rep = std::make_unique<danesmtp_report>();
+        rep->facts = danesmtp::check::gather(r, normalized, ctx->config.policy, g);
+        rep->findings = danesmtp::core::diagnose(rep->facts);
+        danesmtp::core::render_nagios(rep->facts, rep->findings, &rep->nagios);
+        *out = rep.release();
+    });
+}
+
+void danesmtp_report_free(danesmtp_report* report) { delete report; }
+
+const char* danesmtp_report_render(danesmtp_report* report, int format, unsigned int flags) {
+    if (!report || format < 0 || format > 2) return nullptr;
+    const char* result = nullptr;
+    int rc = guard([&] {
+        std::lock_guard<std::mutex> lock(report->mu);
+        std::string& slot = report->rendered[format][flags & 3u];
+        if (slot.empty()) {
+            danesmtp::core::RenderOptions ro;
+            ro.colour = (flags & DANESMTP_REPORT_COLOUR) != 0;
+            ro.details = (flags & DANESMTP_REPORT_BRIEF) == 0;
+            int st = 0;
+            if (format == DANESMTP_REPORT_TEXT) slot = danesmtp::core::render_text(report->facts, report->findings, ro);
+            else if (format == DANESMTP_REPORT_JSON) slot = danesmtp::core::render_json(report->facts, report->findings);
+            else slot = danesmtp::core::render_nagios(report->facts, report->findings, &st);
+        }
+        result = slot.c_str();
+    });
+    return rc == DANESMTP_OK ? result : nullptr;
+}
+
+int danesmtp_report_status(const danesmtp_report* report) {
+    if (!report) return DANESMTP_E_INVALID;
+    return danesmtp::core::check_exit_status(report->facts, report->findings);
+}
+
+int danesmtp_report_nagios(const danesmtp_report* report) { return report ? report->nagios : 3; }
+
+size_t danesmtp_report_finding_count(const danesmtp_report* report) {
+    return report ? report->findings.size() : 0;
+}
+
+const char* danesmtp_report_finding_code(const danesmtp_report* report, size_t index) {
+    if (!report || index >= report->findings.size()) return nullptr;
+    return danesmtp::core::finding_code(report->findings[index].code);
+}
+
+int danesmtp_report_finding_severity(const danesmtp_report* report, size_t index) {
+    if (!report || index >= report->findings.size()) return -1;
+    return static_cast<int>(danesmtp::core::finding_severity(report->findings[index].code));
+}
+
+const char* danesmtp_report_finding_host(const danesmtp_report* report, size_t index) {
+    if (!report || index >= report->findings.size()) return nullptr;
+    return report->findings[index].host.c_str();
 }
 
 }  // extern "C"

@@ -59,6 +59,9 @@ struct DnsResult {
     std::string why;                 // why bogus, or what failed
     std::uint32_t ttl = 0;           // seconds the answer may be kept (0: not at all);
                                      // the smallest TTL of the answer and its CNAMEs
+    std::int64_t sig_expires = 0;    // earliest RRSIG expiration in the answer (Unix
+                                     // seconds); 0 when unknown. Not kept in the answer
+                                     // cache: only `danesmtp check` reads it, uncached
 };
 
 // Resolver - answers a batch of queries; the adapter may run them

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -152,7 +153,7 @@ constexpr int kMaxCnames = 16;
 // section (UINT32_MAX when it is empty), so that an answer is not kept
 // longer than a CNAME that led to it (dns/cache.hpp).
 std::string cname_target(const std::string& qname, const ub_result* r, std::vector<std::string>* chain,
-                         std::uint32_t* min_ttl) {
+                         std::uint32_t* min_ttl, std::int64_t* sig_expires) {
     if (!r->answer_packet || r->answer_len <= 0) throw Error(ErrorCode::parse, "no reply packet");
     ldns_pkt* raw = nullptr;
     if (ldns_wire2pkt(&raw, static_cast<const uint8_t*>(r->answer_packet),
@@ -167,6 +168,22 @@ std::string cname_target(const std::string& qname, const ub_result* r, std::vect
     *min_ttl = UINT32_MAX;
     for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); ++i)
         *min_ttl = std::min(*min_ttl, ldns_rr_ttl(ldns_rr_list_rr(answer, i)));
+    // The earliest RRSIG expiration of the answer section (RFC 4034 section
+    // 3.1.5), for `danesmtp check`: a 32-bit time in serial number
+    // arithmetic (RFC 1982), read relative to now.
+    *sig_expires = 0;
+    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); ++i) {
+        const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+        // RDATA fields: type covered, algorithm, labels, original TTL,
+        // expiration (index 4), inception, key tag, signer, signature.
+        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG || ldns_rr_rd_count(rr) < 5) continue;
+        const ldns_rdf* exp = ldns_rr_rdf(rr, 4);
+        if (!exp || ldns_rdf_size(exp) != 4) continue;
+        std::uint32_t e = ldns_rdf2native_int32(exp);
+        std::int64_t t = now + static_cast<std::int32_t>(e - static_cast<std::uint32_t>(now));
+        if (*sig_expires == 0 || t < *sig_expires) *sig_expires = t;
+    }
     for (int step = 0;; ++step) {
         const ldns_rdf* next = nullptr;
         for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); ++i) {
@@ -219,7 +236,7 @@ core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r,
     std::vector<std::string> chain;
     std::uint32_t answer_ttl = 0;
     try {
-        std::string canon = cname_target(q.name, r, &chain, &answer_ttl);
+        std::string canon = cname_target(q.name, r, &chain, &answer_ttl, &out.sig_expires);
         if (canon != q.name) out.canonical = canon;
     } catch (const Error& e) {
         // A CNAME we cannot read exactly: no answer at all, never a guess

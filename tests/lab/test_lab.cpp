@@ -33,7 +33,7 @@
 #include <limits>
 #include <dirent.h>
 
-#include "cli/smtp.hpp"
+#include "tls/probe.hpp"
 #include "danesmtp.h"
 
 namespace {
@@ -140,7 +140,7 @@ void expect_unusable_resolver(danesmtp_ctx* ctx, const std::string& needle) {
 
 // What happened when we connected and verified, as an MTA would.
 struct Session {
-    cli::Probe probe;
+    danesmtp::tls::Probe probe;
     int verdict = 0;  // danesmtp verdict, 0 when not verified
     std::string reason;
 };
@@ -148,7 +148,7 @@ struct Session {
 Session connect(danesmtp_ctx* ctx, const danesmtp_host* h) {
     Session s;
     std::string sni = *danesmtp_host_sni(h) ? danesmtp_host_sni(h) : danesmtp_host_name(h);
-    s.probe = cli::probe(danesmtp_host_address(h, 0), Lab::get().port, sni, "lab-test.invalid", 5000);
+    s.probe = danesmtp::tls::probe(danesmtp_host_address(h, 0), Lab::get().port, sni, "lab-test.invalid", 5000);
     if (!s.probe.tls || s.probe.chain.empty()) return s;
     danesmtp_chain* chain = nullptr;
     danesmtp_chain_new(&chain);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// smtp.cpp - see smtp.hpp.
-#include "smtp.hpp"
+// probe.cpp - see probe.hpp.
+#include "tls/probe.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -14,7 +14,10 @@
 #include <cerrno>
 #include <cstring>
 
-namespace cli {
+#include "tls/chain.hpp"
+#include "tls/openssl.hpp"
+
+namespace danesmtp::tls {
 
 namespace {
 
@@ -93,8 +96,17 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 
 }  // namespace
 
+const char* algorithms_name(Algorithms a) {
+    switch (a) {
+        case Algorithms::any: return "any";
+        case Algorithms::ecdsa: return "ECDSA";
+        case Algorithms::rsa: return "RSA";
+    }
+    return "any";
+}
+
 Probe probe(const std::string& address, unsigned port, const std::string& sni,
-            const std::string& helo, unsigned timeout_ms) {
+            const std::string& helo, unsigned timeout_ms, Algorithms algorithms) {
     Probe p;
     sockaddr_storage ss{};
     socklen_t len = 0;
@@ -144,6 +156,7 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
         p.error = "STARTTLS refused: " + first_line(reply);
         return p;
     }
+    init_openssl();
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
         p.error = "SSL_CTX_new failed";
@@ -153,6 +166,20 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
     // any chain here and judge it afterwards, as an MTA's DANE hook does.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    // Signature algorithms in OpenSSL's list syntax; "rsa_pss_rsae_*" are
+    // the RSA schemes of TLS 1.3 (RFC 8446 section 4.2.3).
+    const char* sigalgs = nullptr;
+    if (algorithms == Algorithms::ecdsa)
+        sigalgs = "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512";
+    else if (algorithms == Algorithms::rsa)
+        sigalgs = "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
+                  "rsa_pss_pss_sha256:RSA+SHA256:RSA+SHA384:RSA+SHA512";
+    if (sigalgs && SSL_CTX_set1_sigalgs_list(ctx, sigalgs) != 1) {
+        ERR_clear_error();
+        SSL_CTX_free(ctx);
+        p.error = "cannot restrict the signature algorithms";
+        return p;
+    }
     SSL* ssl = SSL_new(ctx);
     if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
     SSL_set_fd(ssl, fd.get());
@@ -167,10 +194,10 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
         p.tls_version = SSL_get_version(ssl);
         p.cipher = SSL_get_cipher_name(ssl);
         STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
-        for (int i = 0; chain && i < sk_X509_num(chain); ++i) {
+        for (int i = 0; chain && i < sk_X509_num(chain) && i < static_cast<int>(kMaxChainLength); ++i) {
             unsigned char* der = nullptr;
             int n = i2d_X509(sk_X509_value(chain, i), &der);
-            if (n > 0) p.chain.emplace_back(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
+            if (n > 0 && static_cast<std::size_t>(n) <= kMaxCertificateSize) p.chain.emplace_back(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
             OPENSSL_free(der);
         }
         std::string q = "QUIT\r\n";
@@ -182,4 +209,4 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
     return p;
 }
 
-}  // namespace cli
+}  // namespace danesmtp::tls

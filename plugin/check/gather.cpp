@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+// gather.cpp - see gather.hpp.
+#include "check/gather.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <ctime>
+#include <memory>
+#include <set>
+
+#include "core/error.hpp"
+#include "tls/chain.hpp"
+#include "tls/openssl.hpp"
+#include "tls/probe.hpp"
+#include "tls/verify.hpp"
+
+namespace danesmtp::check {
+
+namespace {
+
+using core::Bytes;
+
+struct BioFree {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+
+std::string name_text(const X509_NAME* n) {
+    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    if (!bio || X509_NAME_print_ex(bio.get(), n, 0, XN_FLAG_RFC2253) < 0) return "?";
+    char* data = nullptr;
+    long len = BIO_get_mem_data(bio.get(), &data);
+    return len > 0 ? std::string(data, static_cast<std::size_t>(std::min(len, 1024L))) : std::string();
+}
+
+std::int64_t time_of(const ASN1_TIME* t) {
+    std::tm tm{};
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+    return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string key_text(X509* x) {
+    EVP_PKEY* k = X509_get0_pubkey(x);
+    if (!k) return "unknown key";
+    int id = EVP_PKEY_get_base_id(k);
+    int bits = EVP_PKEY_get_bits(k);
+    if (id == EVP_PKEY_EC) {
+        char group[64] = "";
+        std::size_t len = 0;
+        if (EVP_PKEY_get_group_name(k, group, sizeof group, &len) == 1 && len > 0) return "EC " + std::string(group);
+        return "EC " + std::to_string(bits);
+    }
+    if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) return "RSA " + std::to_string(bits);
+    if (id == EVP_PKEY_ED25519) return "Ed25519";
+    if (id == EVP_PKEY_ED448) return "Ed448";
+    return std::string(OBJ_nid2sn(id)) + " " + std::to_string(bits);
+}
+
+core::RrsetFacts rrset(const std::string& owner, const core::DnsResult& r) {
+    core::RrsetFacts f;
+    f.owner = owner;
+    f.security = r.security;
+    f.why = r.why;
+    f.ttl = r.ttl;
+    f.sig_expires = r.sig_expires;
+    return f;
+}
+
+std::vector<core::TlsaRecord> tlsa_of(const core::DnsResult& r) {
+    std::vector<core::TlsaRecord> out;
+    for (const auto& rd : r.rdata) {
+        if (out.size() > core::kMaxRecordsPerSet) break;
+        try {
+            out.push_back(core::parse_tlsa_rdata(rd.data(), rd.size()));
+        } catch (const Error&) {
+            // A malformed RDATA cannot be shown as a record; discovery
+            // already treats the RRset as it must.
+        }
+    }
+    return out;
+}
+
+// One handshake, judged when the host's verdict is "dane".
+core::ProbeFacts handshake(const core::HostPlan& h, const std::string& address, const GatherOptions& o,
+                           tls::Algorithms algorithms) {
+    core::ProbeFacts p;
+    p.address = address;
+    p.algorithms = tls::algorithms_name(algorithms);
+    std::string sni = h.sni.empty() ? h.name : h.sni;
+    tls::Probe pr = tls::probe(address, o.port, sni, o.helo, o.timeout_ms, algorithms);
+    p.connected = pr.connected;
+    p.starttls = pr.starttls_offered;
+    p.tls = pr.tls;
+    p.tls_version = pr.tls_version;
+    p.cipher = pr.cipher;
+    p.error = pr.error;
+    if (!pr.tls) return p;
+    tls::Chain chain;
+    std::string der_all, pem_all;
+    for (const auto& der : pr.chain) {
+        try {
+            p.chain.push_back(cert_facts(der));
+            chain.add_der(reinterpret_cast<const std::uint8_t*>(der.data()), der.size());
+        } catch (const Error& e) {
+            p.error = std::string("a certificate of the chain does not parse: ") + e.what();
+            break;
+        }
+        der_all += der;
+        tls::X509Ptr x = tls::decode_certificate(reinterpret_cast<const std::uint8_t*>(der.data()), der.size());
+        std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+        if (x && bio && PEM_write_bio_X509(bio.get(), x.get()) == 1) {
+            char* data = nullptr;
+            long len = BIO_get_mem_data(bio.get(), &data);
+            if (len > 0) pem_all.append(data, static_cast<std::size_t>(len));
+        }
+    }
+    if (!der_all.empty())
+        p.chain_sha256[0] = tls::digest(1, reinterpret_cast<const std::uint8_t*>(der_all.data()), der_all.size());
+    if (!pem_all.empty())
+        p.chain_sha256[1] = tls::digest(1, reinterpret_cast<const std::uint8_t*>(pem_all.data()), pem_all.size());
+    if (h.verdict == core::HostVerdict::dane && !chain.empty() && chain.size() == p.chain.size()) {
+        tls::VerifyRequest req;
+        req.records = &h.records;
+        req.chain = &chain;
+        req.names = h.names;
+        req.time = o.now;
+        req.digests = o.digests;
+        try {
+            p.verdict = tls::verify(req);
+            p.judged = true;
+        } catch (const Error& e) {
+            p.error = std::string("cannot judge the chain: ") + e.what();
+        }
+    }
+    return p;
+}
+
+}  // namespace
+
+core::CertFacts cert_facts(const std::string& der) {
+    tls::Certificate cert(core::Bytes(der.begin(), der.end()));
+    core::CertFacts c;
+    for (std::uint8_t sel = 0; sel < 2; ++sel)
+        for (std::uint8_t mt = 0; mt < 3; ++mt) c.association[sel][mt] = cert.association(sel, mt);
+    X509* x = cert.x509();
+    c.subject = name_text(X509_get_subject_name(x));
+    c.issuer = name_text(X509_get_issuer_name(x));
+    c.self_issued = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
+    c.not_before = time_of(X509_get0_notBefore(x));
+    c.not_after = time_of(X509_get0_notAfter(x));
+    c.key = key_text(x);
+    return c;
+}
+
+core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const core::Policy& policy,
+                        const GatherOptions& o) {
+    core::CheckFacts f;
+    f.single_host = o.single_host;
+    f.now = o.now;
+    f.warn_days = o.warn_days;
+    f.plan = o.single_host ? core::plan_host(resolver, name, o.port, policy)
+                           : core::plan_domain(resolver, name, o.port, policy);
+    const core::Plan& plan = f.plan;
+    const std::string port = "_" + std::to_string(o.port) + "._tcp.";
+
+    // Second pass over DNS for what the plan does not keep: TTLs, RRSIG
+    // expiry, why a lookup failed, and TLSA RRsets at names clients never
+    // query. libunbound answers the repeated queries from its cache.
+    std::vector<core::DnsQuery> q;
+    if (!o.single_host) q.push_back({plan.domain, core::kTypeMx});
+    struct HostQueries {
+        std::size_t a = 0, aaaa = 0, tlsa = SIZE_MAX;
+        std::vector<std::pair<std::size_t, std::string>> elsewhere;
+    };
+    std::vector<HostQueries> hq(plan.hosts.size());
+    auto ask = [&](const std::string& n, std::uint16_t type) {
+        q.push_back({n, type});
+        return q.size() - 1;
+    };
+    for (std::size_t i = 0; i < plan.hosts.size(); ++i) {
+        const core::HostPlan& h = plan.hosts[i];
+        hq[i].a = ask(h.name, core::kTypeA);
+        hq[i].aaaa = ask(h.name, core::kTypeAaaa);
+        std::string base = h.tlsa_base.empty() ? h.name : h.tlsa_base;
+        hq[i].tlsa = ask(port + base, core::kTypeTlsa);
+        std::set<std::string> other;
+        if (!o.single_host && plan.domain != base) other.insert(port + plan.domain);
+        for (const char* p : {"_465._tcp.", "_587._tcp.", "_25._tcp."})
+            if (p != port) other.insert(p + base);
+        if (!h.canonical.empty() && h.canonical != base) other.insert(port + h.canonical);
+        if (h.name != base) other.insert(port + h.name);
+        for (const auto& n : other) hq[i].elsewhere.emplace_back(ask(n, core::kTypeTlsa), n);
+    }
+    std::vector<core::DnsResult> r = resolver.resolve(q);
+    if (r.size() != q.size()) throw Error(ErrorCode::internal, "resolver returned a short batch");
+    if (!o.single_host) f.mx = rrset(plan.domain, r[0]);
+
+    for (std::size_t i = 0; i < plan.hosts.size(); ++i) {
+        const core::HostPlan& h = plan.hosts[i];
+        core::HostFacts hf;
+        hf.addresses.push_back(rrset(h.name, r[hq[i].a]));
+        hf.addresses.push_back(rrset(h.name, r[hq[i].aaaa]));
+        std::string base = h.tlsa_base.empty() ? h.name : h.tlsa_base;
+        hf.tlsa = rrset(port + base, r[hq[i].tlsa]);
+        // The records as discovery kept them (it parsed the same answer).
+        hf.tlsa.tlsa = h.records;
+        if (hf.tlsa.tlsa.empty()) hf.tlsa.tlsa = tlsa_of(r[hq[i].tlsa]);
+        if (h.address_security != core::DnsSecurity::secure || h.verdict == core::HostVerdict::unreachable)
+            hf.tlsa.tlsa.clear();
+        for (const auto& [k, n] : hq[i].elsewhere) {
+            if (r[k].rdata.empty()) continue;
+            core::RrsetFacts e = rrset(n, r[k]);
+            e.tlsa = tlsa_of(r[k]);
+            if (!e.tlsa.empty()) hf.elsewhere.push_back(std::move(e));
+        }
+        // An insecure host's TLSA RRset is never looked up by clients; show
+        // it as published elsewhere so the diagnosis can say so.
+        if (h.address_security == core::DnsSecurity::insecure && !r[hq[i].tlsa].rdata.empty()) {
+            core::RrsetFacts e = rrset(port + base, r[hq[i].tlsa]);
+            e.tlsa = tlsa_of(r[hq[i].tlsa]);
+            hf.elsewhere.insert(hf.elsewhere.begin(), std::move(e));
+        }
+        if (o.probe && h.verdict != core::HostVerdict::unreachable) {
+            for (const auto& addr : h.addresses) {
+                core::ProbeFacts p = handshake(h, addr, o, tls::Algorithms::any);
+                std::string leaf_key = p.chain.empty() ? std::string() : p.chain[0].key;
+                bool tls_ok = p.tls && !p.chain.empty();
+                Bytes leaf = tls_ok ? p.chain[0].association[1][0] : Bytes();
+                hf.probes.push_back(std::move(p));
+                if (!tls_ok) continue;
+                // The other algorithm: a server with an RSA and an ECDSA
+                // certificate shows the second only to a client that
+                // offers only its algorithm. A failed handshake here means
+                // the server has no such key: not a finding.
+                tls::Algorithms other = leaf_key.rfind("RSA", 0) == 0 ? tls::Algorithms::ecdsa : tls::Algorithms::rsa;
+                core::ProbeFacts p2 = handshake(h, addr, o, other);
+                if (p2.tls && !p2.chain.empty() && p2.chain[0].association[1][0] != leaf)
+                    hf.probes.push_back(std::move(p2));
+            }
+        }
+        f.hosts.push_back(std::move(hf));
+    }
+    return f;
+}
+
+}  // namespace danesmtp::check

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// gather.hpp - the facts `danesmtp check` diagnoses (core/diagnose.hpp):
+// DNS answers through a core::Resolver, handshakes with every address of
+// every MX host (tls/probe.hpp), the chains judged as a DANE client would.
+//
+// Layering: check -> core, tls; the resolver is passed in (the C ABI gives
+// the context's, tests may give canned answers).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/diagnose.hpp"
+#include "core/discovery.hpp"
+#include "core/tlsa.hpp"
+
+namespace danesmtp::check {
+
+struct GatherOptions {
+    std::uint16_t port = 25;
+    bool single_host = false;     // `name` is a host, not a destination domain
+    std::string helo = "danesmtp-check.invalid";
+    unsigned timeout_ms = 10000;  // per connection step
+    unsigned warn_days = 7;
+    std::int64_t now = 0;         // Unix seconds: validity and expiry checks
+    core::DigestPreference digests = core::DigestPreference::sha512_first;
+    bool probe = true;            // false: DNS only (no connections)
+};
+
+core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const core::Policy& policy,
+                        const GatherOptions& options);
+
+// cert_facts - what diagnose needs of one DER certificate. Throws Error(parse)
+// for DER that is not a certificate.
+core::CertFacts cert_facts(const std::string& der);
+
+}  // namespace danesmtp::check
