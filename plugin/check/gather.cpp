@@ -204,10 +204,12 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
         std::string base = h.tlsa_base.empty() ? h.name : h.tlsa_base;
         hf.tlsa = rrset(port + base, r[hq[i].tlsa]);
         // The records as discovery kept them (it parsed the same answer).
+        // The records as discovery kept them (it parsed the same answer);
+        // for a host whose TLSA RRset clients never query, none.
         hf.tlsa.tlsa = h.records;
-        if (hf.tlsa.tlsa.empty()) hf.tlsa.tlsa = tlsa_of(r[hq[i].tlsa]);
-        if (h.address_security != core::DnsSecurity::secure || h.verdict == core::HostVerdict::unreachable)
-            hf.tlsa.tlsa.clear();
+        bool queried = h.verdict != core::HostVerdict::unreachable &&
+                       (h.address_security == core::DnsSecurity::secure || !h.records.empty());
+        if (hf.tlsa.tlsa.empty() && queried) hf.tlsa.tlsa = tlsa_of(r[hq[i].tlsa]);
         for (const auto& [k, n] : hq[i].elsewhere) {
             if (r[k].rdata.empty()) continue;
             core::RrsetFacts e = rrset(n, r[k]);
@@ -216,7 +218,7 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
         }
         // An insecure host's TLSA RRset is never looked up by clients; show
         // it as published elsewhere so the diagnosis can say so.
-        if (h.address_security == core::DnsSecurity::insecure && !r[hq[i].tlsa].rdata.empty()) {
+        if (!queried && h.address_security == core::DnsSecurity::insecure && !r[hq[i].tlsa].rdata.empty()) {
             core::RrsetFacts e = rrset(port + base, r[hq[i].tlsa]);
             e.tlsa = tlsa_of(r[hq[i].tlsa]);
             hf.elsewhere.insert(hf.elsewhere.begin(), std::move(e));

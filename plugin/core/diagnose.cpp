@@ -131,7 +131,12 @@ private:
                 "check the spelling, or publish the domain's MX RRset");
             return;
         }
-        if (p.status == DomainStatus::defer) {
+        if (p.status == DomainStatus::defer && !f_.single_host &&
+            (f_.mx.security == DnsSecurity::secure || f_.mx.security == DnsSecurity::insecure)) {
+            // The MX lookup worked: every host is unusable (the host findings say why).
+            add(FindingCode::all_hosts_unreachable, "", "", p.reason,
+                "fix the host findings below; until then DANE clients keep the mail queued");
+        } else if (p.status == DomainStatus::defer) {
             if (f_.mx.security == DnsSecurity::bogus) {
                 Finding& x = add(FindingCode::mx_bogus, "", "",
                                  "the MX RRset of " + d + " fails DNSSEC validation: " + f_.mx.why,
@@ -159,14 +164,18 @@ private:
             add(FindingCode::implicit_mx, "", "", d + " has no MX RRset; mail goes to " + d + " itself",
                 "publish an MX RRset naming the mail host explicitly");
         if (f_.mx.security == DnsSecurity::insecure) {
-            if (any_host_has_tlsa()) {
+            bool ignored_tlsa = false;  // TLSA at insecure hosts: the host findings say so
+            for (std::size_t i = 0; i < f_.hosts.size() && i < p.hosts.size(); ++i)
+                if (p.hosts[i].address_security == DnsSecurity::insecure && !f_.hosts[i].elsewhere.empty())
+                    ignored_tlsa = true;
+            if (!ignored_tlsa && any_host_has_tlsa()) {
                 Finding& x = add(FindingCode::mx_insecure, "", "",
                                  "the MX RRset of " + d + " is not DNSSEC-signed, but MX hosts publish TLSA records",
                                  "sign the zone of " + d +
                                      " and publish its DS in the parent zone, so that clients reach the hosts "
                                      "through a validated MX RRset (RFC 7672 section 2.2.1)");
                 x.evidence.push_back("MX RRset of " + d + ": insecure");
-            } else {
+            } else if (!ignored_tlsa) {
                 add(FindingCode::domain_unsigned, "", "", d + " is not DNSSEC-signed and no MX host has TLSA records",
                     "to use DANE: sign the zone of " + d +
                         ", publish its DS in the parent zone, and publish TLSA records for each MX host");
@@ -180,8 +189,21 @@ private:
         }
     }
 
+    // Octets of the wire form of a presentation name without escapes.
+    static std::size_t wire_length(const std::string& name) {
+        return name.empty() ? 1 : name.size() + 2;
+    }
+
     void host(const HostPlan& h, const HostFacts& hf) {
         const std::string& n = h.name;
+        if (h.verdict == HostVerdict::unreachable && h.reason.find("cannot carry exactly") != std::string::npos) {
+            // discovery refused the name (core/dname.hpp): never looked up further
+            Finding& x = add(FindingCode::host_name_unusable, n, "", h.reason,
+                             "use an MX target (and CNAME target) of letters, digits and hyphens only "
+                             "(RFC 952, RFC 1123 section 2.1)");
+            x.evidence.push_back(h.reason);
+            return;
+        }
         if (looks_like_address(n)) {
             add(FindingCode::mx_address_literal, n, "",
                 "the MX target " + n + " is an address, not a host name (RFC 7505 section 3, RFC 5321 section 5.1)",
@@ -218,7 +240,7 @@ private:
             return;
         }
         for (const auto& a : hf.addresses) expiry(a, "address", n);
-        if (h.address_security == DnsSecurity::insecure) {
+        if (h.address_security == DnsSecurity::insecure && h.records.empty()) {
             for (const auto& e : hf.elsewhere) {
                 if (e.tlsa.empty()) continue;
                 Finding& x = add(FindingCode::host_zone_unsigned, n, "",
@@ -230,7 +252,14 @@ private:
             return;
         }
         const RrsetFacts& t = hf.tlsa;
-        if (t.security == DnsSecurity::bogus) {
+        if (wire_length(tlsa_owner(f_.plan, h)) > 255) {
+            add(FindingCode::tlsa_name_too_long, n, "",
+                "_" + std::to_string(f_.plan.port) + "._tcp." + (h.tlsa_base.empty() ? n : h.tlsa_base) +
+                    " is longer than 255 octets (RFC 1035 section 2.3.4): no TLSA record can exist there",
+                "use a shorter MX host name (at most 245 octets leaves room for _25._tcp.)");
+            return;
+        }
+        if (t.security == DnsSecurity::bogus && h.verdict == HostVerdict::unreachable) {
             Finding& x = add(FindingCode::tlsa_bogus, n, "",
                              "the TLSA RRset at " + t.owner + " fails DNSSEC validation: " + t.why,
                              "re-sign the zone holding " + t.owner +
@@ -238,7 +267,7 @@ private:
             x.evidence.push_back("validator: " + t.why);
             return;
         }
-        if (t.security == DnsSecurity::failed) {
+        if (t.security == DnsSecurity::failed && h.verdict == HostVerdict::unreachable) {
             Finding& x = add(FindingCode::tlsa_lookup_failed, n, "",
                              "the TLSA lookup of " + t.owner + " failed: " + t.why,
                              "every authoritative server of the zone must answer TLSA queries, with an "
@@ -411,7 +440,10 @@ private:
                 said = true;
             }
         }
-        if (r.mtype == kMatchSha256 && (r.data == p.chain_sha256[0] || r.data == p.chain_sha256[1])) {
+        // The DER of a one-certificate chain is that certificate: only the
+        // PEM file's digest is then a mistake of its own.
+        bool der_chain = p.chain.size() > 1 && r.data == p.chain_sha256[0];
+        if (r.mtype == kMatchSha256 && (der_chain || r.data == p.chain_sha256[1])) {
             Finding& x = add(FindingCode::chain_file_hashed, n, where,
                              "the record " + to_text(r) + " is the SHA2-256 digest of the whole chain " +
                                  (r.data == p.chain_sha256[1] ? "file (PEM)" : "(DER)") +

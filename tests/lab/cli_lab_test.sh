@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # cli_lab_test.sh - `danesmtp lookup` and `danesmtp check` against the lab:
-# exit codes, the posttls-finger style lines, and JSON that parses.
+# exit codes, the reports, JSON that parses, and per lab case the finding
+# codes of `check --json`.
 #   sh tests/lab/cli_lab_test.sh build/danesmtp LAB_STATE   (LD_LIBRARY_PATH set)
 set -u
 CLI=$1
@@ -25,23 +26,76 @@ json() { if python3 -c 'import json,sys; json.load(sys.stdin)' < "$T/out"; then 
 P="--port $LAB_SMTP_PORT"
 # shellcheck disable=SC2086
 {
-run 0 "check verified" -- check ee.dane.test $P
-has "mx.ee.dane.test[$LAB_HOST_mx_ee]:$LAB_SMTP_PORT Verified TLSv1." "check verified"
-run 0 "check trusted" -- check insecmx.insecure.test $P
-has " Trusted " "check trusted"
-run 3 "check mismatch" -- check nomatch.dane.test $P
-has "Untrusted" "check mismatch"
-has "[FAIL]" "check mismatch"
-run 1 "check bogus first MX" -- check prefbogus.dane.test $P
-has "Unreachable: TLSA lookup" "check bogus first MX"
-run 3 "check STARTTLS stripped" -- check nostarttls.dane.test $P
-has "STARTTLS not offered" "check STARTTLS stripped"
-run 4 "check null MX" -- check nullmx.dane.test $P
-run 0 "check unusable" -- check unusable.dane.test $P
-has "TLS without authentication" "check unusable"
-run 0 "check json" -- check ee.dane.test $P --json
-json "check json"
-has '"result":"Verified"' "check json"
+# check: the report a person reads, its exit status, and per lab case the
+# finding codes `check --json` reports (danesmtp(1), FINDINGS). codes CASE
+# EXIT "CODE..." ["CODE..."]: the check of lab case CASE exits EXIT, its
+# findings include every code of the first list and none of the second.
+codes() {
+    id=$1; want=$2; has_codes=$3; not_codes=${4:-}
+    eval "dom=\$LAB_DOMAIN_$id"
+    # shellcheck disable=SC2154
+    run "$want" "check $id" -- check "$dom" $P --json
+    got=$(python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["schema"]=="danesmtp-check/1"; print(" ".join(sorted({f["code"] for f in j["findings"]})))' < "$T/out") \
+        || { bad "check $id: JSON does not parse or has another schema"; return; }
+    for c in $has_codes; do
+        case " $got " in *" $c "*) ok ;; *) bad "check $id: no $c finding (got: $got)" ;; esac
+    done
+    for c in $not_codes; do
+        case " $got " in *" $c "*) bad "check $id: unexpected $c finding (got: $got)" ;; *) ok ;; esac
+    done
+}
+run 5 "check verified" -- check ee.dane.test $P
+has "127.0.1.1: Verified TLSv1." "check verified"
+has "matches TLSA [1]" "check verified"
+has "WARNING single-key  mx.ee.dane.test" "check verified"
+has "fix: generate the next key now" "check verified"
+run 0 "check --nagios" -- check ta.dane.test $P --nagios
+has "DANE OK - ta.dane.test: all 1 MX host checked, no problem | rrsig_days=" "check --nagios"
+has " hosts=1 hosts_failing=0" "check --nagios"
+run 2 "check --nagios mismatch" -- check nomatch.dane.test $P --nagios
+has "DANE CRITICAL - nomatch.dane.test: 1 error, 1 warning (tlsa-no-match mx.nomatch.dane.test)" "check --nagios mismatch"
+run 1 "check --nagios warning" -- check ee.dane.test $P --nagios --warn-days 100
+has "DANE WARNING - ee.dane.test: 0 errors, 4 warnings (rrsig-expiring)" "check --nagios warning"
+run 2 "check --warn-days bad" -- check ee.dane.test $P --warn-days 0
+run 2 "check --json and --nagios" -- check ee.dane.test $P --json --nagios
+codes ee 5 "single-key verified" "tlsa-no-match rrsig-expiring"
+codes ta 0 "verified" "single-key"
+codes taname 1 "ta-chain-invalid tlsa-no-match"
+codes nomatch 1 "tlsa-no-match" "verified"
+codes unusable 5 "record-unusable no-usable-records"
+codes plain 1 "host-zone-unsigned" "domain-unsigned"
+codes insecmx 5 "mx-insecure verified"
+codes notlsa 0 "no-tlsa"
+codes bogustlsa 3 "tlsa-bogus all-hosts-unreachable" "mx-bogus mx-lookup-failed"
+codes bogus 3 "mx-bogus"
+codes expired 3 "mx-bogus"
+codes cname 5 "mx-cname verified"
+codes prefbogus 1 "tlsa-bogus verified"
+codes prefworse 5 "no-tlsa-partial verified"
+codes implicit 5 "implicit-mx verified"
+codes nullmx 4 "null-mx"
+codes rollover 0 "next-key-published verified" "single-key"
+codes agility 1 "digest-agility-trap tlsa-no-match"
+codes nostarttls 1 "starttls-missing"
+codes badtls 1 "handshake-failed"
+codes oddcname 3 "host-name-unusable all-hosts-unreachable"
+codes longmx 5 "tlsa-name-too-long" "tlsa-lookup-failed"
+codes wrongowner 1 "tlsa-wrong-owner" "no-tlsa"
+codes wrongport 1 "tlsa-wrong-port" "no-tlsa"
+codes eeonca 1 "ee-matches-ca tlsa-no-match"
+codes selswap 1 "selector-swapped tlsa-no-match" "chain-file-hashed"
+codes dualkey 1 "algorithm-mismatch tlsa-no-match" "verified"
+codes tanotsent 1 "ta-not-sent tlsa-no-match"
+run 5 "check --warn-days" -- check ee.dane.test $P --json --warn-days 100
+has '"code":"rrsig-expiring"' "check --warn-days"
+run 5 "check one host" -- check "mx.ee.dane.test:$LAB_SMTP_PORT"
+has "host mx.ee.dane.test: dane" "check one host"
+run 1 "check --brief" -- check dualkey.dane.test $P --brief
+has "127.0.1.43 (RSA): Untrusted" "check --brief"
+if grep -q "depth 0" "$T/out"; then bad "check --brief printed the certificate table"; else ok; fi
+if grep -q "$(printf '\033')" "$T/out"; then bad "check: colour when stdout is not a terminal"; else ok; fi
+run 1 "check --colour always" -- check nomatch.dane.test $P --colour always
+if grep -q "$(printf '\033')\[31m" "$T/out"; then ok; else bad "check --colour always: no colour"; fi
 run 3 "lookup bogus MX" -- lookup bogus.test $P
 has "defer (MX lookup bogus" "lookup bogus MX"
 run 0 "lookup json" -- lookup cname.dane.test $P --json
@@ -62,7 +116,7 @@ has "answer cache: $T/c1/answers.mdb" "lookup with a cache"
 printf 'cache = %s/c2/answers.mdb\n' "$T" > "$T/cache2.conf"
 run 0 "lookup --no-cache" -- lookup ee.dane.test $P --conf "$T/cache2.conf" --no-cache
 if grep -q "answer cache" "$T/out" || [ -e "$T/c2/answers.mdb" ]; then bad "lookup --no-cache used the cache"; else ok; fi
-run 0 "check without the cache" -- check ee.dane.test $P --conf "$T/cache2.conf"
+run 5 "check without the cache" -- check ee.dane.test $P --conf "$T/cache2.conf"
 if [ -e "$T/c2/answers.mdb" ]; then bad "check used the cache"; else ok; fi
 chmod 777 "$T/c2"
 run 0 "lookup, a cache others may write" -- lookup ee.dane.test $P --conf "$T/cache2.conf"

@@ -215,6 +215,9 @@ start_smtpd() {
     mkdir -p "$STATE/faults/$ip"
     case ,$flags, in *,no-starttls,*) args+=(--no-starttls) ;; esac
     case ,$flags, in *,broken-tls,*) args+=(--broken-tls) ;; esac
+    local second
+    second=$(printf '%s\n' "$flags" | tr ',' '\n' | sed -n 's/^second=//p')
+    [ -n "$second" ] && args+=(--cert2 "${second%%|*}" --key2 "${second#*|}")
     start smtpd "$ip:$SMTP_PORT" "$STATE/log/smtpd-$ip.log" \
         "$PY" -S "$LAB_DIR/smtpd.py" "${args[@]}"
 }

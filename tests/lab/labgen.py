@@ -45,7 +45,7 @@ NORMAL_END = "20400101000000Z"
 EXPIRED_INCEPTION = "20200101000000"
 EXPIRED_EXPIRATION = "20210101000000"
 ZONE_MODES = ("signed", "unsigned", "bogus-ds", "expired", "dead")
-SERVER_FLAGS = ("no-starttls", "broken-tls")
+SERVER_FLAGS = ("no-starttls", "broken-tls", "leaf-only")
 ALGORITHM = "ECDSAP256SHA256"
 
 prog = "labgen"
@@ -224,6 +224,8 @@ def parse_cases(path, smtp_port):
                     any(s.ip == ip for s in t.servers):
                 raise LabError("%s: address %s already used" % (where, ip))
             for fl in flags:
+                if fl.startswith("second="):
+                    continue  # a second certificate: checked in server_chain
                 if fl not in SERVER_FLAGS:
                     raise LabError("%s: unknown server flag %s" % (where, fl))
             s = Server(label, fqdn(host, where), ip, cert, flags, case)
@@ -270,12 +272,18 @@ def parse_cases(path, smtp_port):
             except ValueError:
                 raise LabError("%s: TLSA parameters must be numbers" % where)
             bad = False
+            ref = args[4]
             if len(args) == 6:
-                if args[5] != "bad-rrsig":
+                if args[5] == "bad-rrsig":
+                    bad = True
+                elif args[5] == "other-selector" and s in (0, 1):
+                    # the data of the other selector's object: a
+                    # publisher's mistake for `danesmtp check` to find
+                    ref = "other-selector:" + ref
+                else:
                     raise LabError("%s: unknown TLSA flag %s" %
                                    (where, args[5]))
-                bad = True
-            t.tlsa.append((owner, u, s, m, args[4], bad, where))
+            t.tlsa.append((owner, u, s, m, ref, bad, where))
         else:
             raise LabError("%s: unknown directive %s" % (where, kw))
     return t
@@ -492,7 +500,11 @@ def build_zones(t, state, pki, certdir, serial):
         owning_zone(t, owner, where).records.append((owner, rtype, rdata))
     for owner, u, s, m, ref, bad, where in t.tlsa:
         z = owning_zone(t, owner, where)
-        data = tlsa_data(u, s, m, ref, pki, certdir, t, where)
+        if ref.startswith("other-selector:"):
+            data = tlsa_data(u, 1 - s, m, ref.split(":", 1)[1], pki, certdir,
+                             t, where)
+        else:
+            data = tlsa_data(u, s, m, ref, pki, certdir, t, where)
         z.records.append((owner, "TLSA", "%d %d %d %s" % (u, s, m, data)))
         if bad:
             if not z.signed:
@@ -617,6 +629,24 @@ def generate(a):
     issue_leaves(t, pki, certdir)
     for s in t.servers:
         s.chain, s.key = server_chain(s, pki, certdir, t)
+        if "leaf-only" in s.flags:
+            # serve the leaf alone: a server that does not send its
+            # intermediate CA
+            with open(s.chain) as f:
+                pem = f.read()
+            end = "-----END CERTIFICATE-----"
+            leaf = os.path.join(certdir, s.label + ".leaf.pem")
+            with open(leaf, "w") as f:
+                f.write(pem[:pem.index(end) + len(end)] + "\n")
+            s.chain = leaf
+        for i, fl in enumerate(s.flags):
+            if fl.startswith("second="):
+                # a second certificate and key (another key type), written
+                # to STATE/servers as second=CHAIN|KEY for lab.sh
+                other = Server(s.label, s.host, s.ip, fl.split("=", 1)[1],
+                               [], s.case)
+                c2, k2 = server_chain(other, pki, certdir, t)
+                s.flags[i] = "second=%s|%s" % (c2, k2)
     build_zones(t, state, pki, certdir, int(time.time()))
     write_nsd_conf(t, state, a.dns_port)
 

@@ -5,7 +5,7 @@
 Usage:
   python3 tests/lab/smtpd.py --listen IP:PORT --cert CHAIN.pem --key KEY.pem
       --spool DIR [--no-starttls] [--broken-tls] [--hostname NAME]
-      [--pidfile F]
+      [--cert2 CHAIN2.pem --key2 KEY2.pem] [--pidfile F]
 
 Speaks enough ESMTP for a real MTA (Exim) and the danesmtp client: 220
 greeting, EHLO/HELO (advertising SIZE, 8BITMIME and, unless --no-starttls,
@@ -16,6 +16,9 @@ STARTTLS presents every certificate of CHAIN.pem, in file order (leaf
 first), with the key from KEY.pem, and records the SNI name the client sent.
 After STARTTLS the client must say EHLO/HELO again.
 
+--cert2/--key2 a second certificate of another key type (RSA beside EC):
+               OpenSSL presents the one the client's signature algorithms
+               allow.
 --no-starttls  STARTTLS is neither advertised nor accepted (500).
 --broken-tls   STARTTLS is advertised and answered with 220, then the
                server reads the ClientHello, sends bytes that are not TLS and
@@ -359,6 +362,10 @@ class Server:
         if not self.no_starttls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(opts.cert, opts.key)
+            if opts.cert2:
+                # a second key type: OpenSSL keeps one certificate per key
+                # type and picks by the client's signature algorithms
+                ctx.load_cert_chain(opts.cert2, opts.key2)
             ctx.sni_callback = self.on_sni
             self.ctx = ctx
 
@@ -443,6 +450,9 @@ def main():
     p.add_argument("--cert", metavar="CHAIN.pem",
                    help="certificate chain, leaf first")
     p.add_argument("--key", metavar="KEY.pem")
+    p.add_argument("--cert2", metavar="CHAIN.pem",
+                   help="a second certificate chain, of another key type")
+    p.add_argument("--key2", metavar="KEY.pem")
     p.add_argument("--spool", required=True, metavar="DIR")
     p.add_argument("--no-starttls", action="store_true")
     p.add_argument("--broken-tls", action="store_true")
