@@ -67,17 +67,24 @@ echo
 echo "The pre-connect decision for one domain (danesmtp lookup):"
 # shellcheck disable=SC2086
 run "$CLI" lookup ta.dane.test $OPTS
-echo "Every lab domain, connected to and checked (danesmtp check), one line per MX host:"
+echo "A publisher's deep check of one domain (danesmtp check): the server's record hashes"
+echo "the whole certificate under selector 1 (SPKI):"
+set +e
+# shellcheck disable=SC2086
+"$CLI" check selswap.dane.test $OPTS
+echo "  (exit $?)"
+set -e
+echo "Every lab domain, connected to and checked, one status line each (danesmtp check --nagios):"
 for d in ee.dane.test ta.dane.test taname.dane.test nomatch.dane.test unusable.dane.test \
          plain.insecure.test insecmx.insecure.test notlsa.dane.test insecaddr.dane.test \
          bogustlsa.dane.test bogus.test expired.test deadtlsa.dane.test cname.dane.test \
          cnameorig.dane.test cnameinsec.dane.test tlsacname.dane.test prefbogus.dane.test \
          prefworse.dane.test implicit.dane.test nullmx.dane.test rollover.dane.test \
-         agility.dane.test nostarttls.dane.test badtls.dane.test; do
+         agility.dane.test nostarttls.dane.test badtls.dane.test wrongowner.dane.test \
+         eeonca.dane.test dualkey.dane.test tanotsent.dane.test wrongport.dane.test; do
     set +e
     # shellcheck disable=SC2086
-    "$CLI" check "$d" $OPTS
-    echo "  (exit $?)"
+    "$CLI" check "$d" $OPTS --nagios
     set -e
 done
 echo

@@ -295,7 +295,9 @@ std::string render_nagios(const CheckFacts& f, const std::vector<Finding>& findi
         if (f.plan.status == DomainStatus::defer && errors == 0) s += " (" + safe(f.plan.reason) + ")";
     }
     auto days = [&](std::int64_t t) { return t ? std::to_string((t - f.now) / 86400) : std::string(""); };
-    s += " | rrsig_days=" + days(rrsig) + ";" + std::to_string(f.warn_days) + ";0 cert_days=" + days(cert) +
+    // Thresholds in the monitoring-plugins range syntax: "7:" alerts below 7.
+    std::string th = ";" + std::to_string(f.warn_days) + ":;1:";
+    s += " | rrsig_days=" + days(rrsig) + th + " cert_days=" + days(cert) + th +
          " hosts=" + std::to_string(hosts) + " hosts_failing=" + std::to_string(failing) + "\n";
     *status = st;
     return s;
