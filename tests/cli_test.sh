@@ -143,4 +143,14 @@ expect 2 "unknown command" -- "$CLI" frobnicate
 expect 2 "no command" -- "$CLI"
 expect 0 "version" -- "$CLI" --version
 
+# Every finding code of the catalogue (plugin/core/findings.def, the one
+# place that defines them) is documented in danesmtp(1), FINDINGS.
+SRC=$(dirname "$0")/..
+for code in $(sed -n 's/^FINDING([a-z_0-9]*, "\([a-z0-9-]*\)".*/\1/p' "$SRC/plugin/core/findings.def"); do
+    roff=$(printf '%s' "$code" | sed 's/-/\\\\-/g')
+    if grep -q "^\.BR $roff " "$SRC/man/danesmtp.1"; then ok; else bad "finding $code is not in danesmtp(1)"; fi
+done
+expect 2 "check --warn-days 0" -- "$CLI" check example.test --warn-days 0
+expect 2 "check --colour bad" -- "$CLI" check example.test --colour sometimes
+
 finish cli_test

@@ -35,6 +35,7 @@ codes() {
     eval "dom=\$LAB_DOMAIN_$id"
     # shellcheck disable=SC2154
     run "$want" "check $id" -- check "$dom" $P --json
+    if python3 "$(dirname "$0")/check_schema.py" < "$T/out"; then ok; else bad "check $id: JSON schema"; fi
     got=$(python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["schema"]=="danesmtp-check/1"; print(" ".join(sorted({f["code"] for f in j["findings"]})))' < "$T/out") \
         || { bad "check $id: JSON does not parse or has another schema"; return; }
     for c in $has_codes; do
