@@ -398,8 +398,11 @@ typedef struct danesmtp_check_options {
     unsigned int timeout_ms; /* per connection step; 0: 10000 */
     unsigned int warn_days;  /* RRSIG and certificate expiry warnings; 0: 7 */
     int64_t time;            /* DANESMTP_TIME_NOW or Unix seconds */
+    unsigned int deadline_ms; /* no new connection after this long; the
+                                 addresses left are reported as not probed.
+                                 0: none */
 } danesmtp_check_options;
-#define DANESMTP_CHECK_OPTIONS_INIT { DANESMTP_CHECK_OPTIONS_VERSION, 25, 0, NULL, 10000, 7, DANESMTP_TIME_NOW }
+#define DANESMTP_CHECK_OPTIONS_INIT { DANESMTP_CHECK_OPTIONS_VERSION, 25, 0, NULL, 10000, 7, DANESMTP_TIME_NOW, 0 }
 
 typedef struct danesmtp_report danesmtp_report;
 DANESMTP_API int danesmtp_check(danesmtp_ctx *ctx, const char *name, const danesmtp_check_options *options,

@@ -773,6 +773,7 @@ int danesmtp_check(danesmtp_ctx* ctx, const char* name, const danesmtp_check_opt
         g.warn_days = o->warn_days ? o->warn_days : 7;
         g.now = o->time == DANESMTP_TIME_NOW ? static_cast<std::int64_t>(std::time(nullptr)) : o->time;
         g.digests = ctx->digests;
+        g.deadline_ms = o->deadline_ms;
         std::string normalized = danesmtp::core::normalize_name(name);
         std::string cache_why;
         danesmtp::dns::AnswerCache* cache = cache_of(ctx, &cache_why);

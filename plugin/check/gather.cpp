@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <chrono>
 #include <ctime>
 #include <memory>
 #include <set>
@@ -155,6 +156,11 @@ core::CertFacts cert_facts(const std::string& der) {
 
 core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const core::Policy& policy,
                         const GatherOptions& o) {
+    const auto start = std::chrono::steady_clock::now();
+    auto past_deadline = [&] {
+        return o.deadline_ms != 0 &&
+               std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(o.deadline_ms);
+    };
     core::CheckFacts f;
     f.single_host = o.single_host;
     f.now = o.now;
@@ -225,6 +231,15 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
         }
         if (o.probe && h.verdict != core::HostVerdict::unreachable) {
             for (const auto& addr : h.addresses) {
+                if (past_deadline()) {
+                    core::ProbeFacts p;
+                    p.skipped = true;
+                    p.address = addr;
+                    p.algorithms = tls::algorithms_name(tls::Algorithms::any);
+                    p.error = "not probed: the check's deadline (" + std::to_string(o.deadline_ms) + " ms) passed";
+                    hf.probes.push_back(std::move(p));
+                    continue;
+                }
                 core::ProbeFacts p = handshake(h, addr, o, tls::Algorithms::any);
                 std::string leaf_key = p.chain.empty() ? std::string() : p.chain[0].key;
                 bool tls_ok = p.tls && !p.chain.empty();
@@ -236,6 +251,7 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
                 // offers only its algorithm. A failed handshake here means
                 // the server has no such key: not a finding.
                 tls::Algorithms other = leaf_key.rfind("RSA", 0) == 0 ? tls::Algorithms::ecdsa : tls::Algorithms::rsa;
+                if (past_deadline()) continue;
                 core::ProbeFacts p2 = handshake(h, addr, o, other);
                 if (p2.tls && !p2.chain.empty() && p2.chain[0].association[1][0] != leaf)
                     hf.probes.push_back(std::move(p2));

@@ -25,6 +25,7 @@ struct GatherOptions {
     std::int64_t now = 0;         // Unix seconds: validity and expiry checks
     core::DigestPreference digests = core::DigestPreference::sha512_first;
     bool probe = true;            // false: DNS only (no connections)
+    unsigned deadline_ms = 0;     // no new connection after this long (0: none)
 };
 
 core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const core::Policy& policy,

@@ -7,8 +7,16 @@
 // answer cache (a publisher who just fixed a record must see the fix).
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "common.hpp"
 
@@ -29,18 +37,145 @@ unsigned parse_number(const std::string& opt, const std::string& val, unsigned l
     return v;
 }
 
+// Domains of a --from file: one per line, '#' comments and blank lines
+// skipped. Bounded: a hosting provider's list, not an unbounded stream.
+constexpr std::size_t kMaxFromDomains = 1000000;
+constexpr std::size_t kMaxLine = 1024;
+
+std::vector<std::string> read_domains(const std::string& path) {
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (path != "-") {
+        file.open(path);
+        if (!file) throw UsageError{path + ": cannot open"};
+        in = &file;
+    }
+    std::vector<std::string> out;
+    std::string line;
+    std::size_t lineno = 0;
+    while (std::getline(*in, line)) {
+        ++lineno;
+        if (line.size() > kMaxLine) throw UsageError{path + ":" + std::to_string(lineno) + ": line too long"};
+        auto hash = line.find('#');
+        if (hash != std::string::npos) line.erase(hash);
+        auto b = line.find_first_not_of(" \t\r");
+        if (b == std::string::npos) continue;
+        auto e = line.find_last_not_of(" \t\r");
+        std::string d = line.substr(b, e - b + 1);
+        if (d.find_first_of(" \t") != std::string::npos)
+            throw UsageError{path + ":" + std::to_string(lineno) + ": one domain per line"};
+        if (out.size() == kMaxFromDomains)
+            throw UsageError{path + ": more than " + std::to_string(kMaxFromDomains) + " domains"};
+        out.push_back(d);
+    }
+    if (out.empty()) throw UsageError{path + ": no domain to check"};
+    return out;
+}
+
+// check --from: many domains, `jobs` at a time on one library context
+// (danesmtp_check is thread-safe). JSON lines or one line per domain on
+// stdout, in the order the checks end; a summary at the end (on stderr with
+// --json, so that stdout stays one object per line).
+int check_many(danesmtp_ctx* ctx, const std::vector<std::string>& domains, danesmtp_check_options o,
+               unsigned jobs, bool json) {
+    std::mutex mu;
+    std::atomic<std::size_t> next{0};
+    std::size_t done = 0;
+    std::map<std::string, std::size_t> by_outcome, by_code;
+    int worst = 0;  // 0 < 5 (warnings) < 1 (errors, defer, no mail, not checked)
+    bool progress = isatty(STDERR_FILENO) != 0;
+    auto work = [&] {
+        for (;;) {
+            std::size_t i = next.fetch_add(1);
+            if (i >= domains.size()) return;
+            danesmtp_report* raw = nullptr;
+            int rc = danesmtp_check(ctx, domains[i].c_str(), &o, &raw);
+            std::string err = rc == DANESMTP_OK ? std::string() : lib_error("check", rc);
+            std::unique_ptr<danesmtp_report, ReportFree> rep(raw);
+            std::lock_guard<std::mutex> lock(mu);
+            ++done;
+            int st = rep ? danesmtp_report_status(rep.get()) : 2;
+            const char* outcome = st == 0   ? "ok"
+                                  : st == 5 ? "warnings"
+                                  : st == 1 ? "errors"
+                                  : st == 3 ? "defer"
+                                  : st == 4 ? "no mail"
+                                            : "not checked";
+            by_outcome[outcome]++;
+            int rank = st == 0 ? 0 : st == 5 ? 1 : 2;
+            worst = std::max(worst, rank);
+            std::vector<std::string> codes;  // errors and warnings, once each
+            if (rep) {
+                for (std::size_t k = 0; k < danesmtp_report_finding_count(rep.get()); ++k) {
+                    std::string c = danesmtp_report_finding_code(rep.get(), k);
+                    by_code[c]++;
+                    if (danesmtp_report_finding_severity(rep.get(), k) != DANESMTP_SEVERITY_NOTE &&
+                        std::find(codes.begin(), codes.end(), c) == codes.end())
+                        codes.push_back(c);
+                }
+            }
+            if (progress) std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", done, domains.size(), domains[i].c_str());
+            if (json) {
+                if (rep)
+                    std::cout << danesmtp_report_render(rep.get(), DANESMTP_REPORT_JSON, 0) << "\n";
+                else
+                    std::cout << "{\"schema\":\"danesmtp-check-error/1\",\"domain\":" << json_string(domains[i].c_str())
+                              << ",\"error\":" << json_string(err.c_str()) << "}\n";
+            } else {
+                std::cout << domains[i] << ": " << outcome;
+                if (!rep) std::cout << " (" << err << ")";
+                for (std::size_t k = 0; k < codes.size(); ++k) std::cout << (k ? " " : ": ") << codes[k];
+                std::cout << "\n";
+            }
+            std::cout.flush();
+        }
+    };
+    std::vector<std::thread> pool;
+    unsigned n = static_cast<unsigned>(std::min<std::size_t>(jobs, domains.size()));
+    for (unsigned k = 0; k < n; ++k) pool.emplace_back(work);
+    for (auto& t : pool) t.join();
+    if (progress) std::fprintf(stderr, "\r\033[K");
+    std::ostream& sum = json ? std::cerr : std::cout;
+    sum << "summary: " << domains.size() << " domain" << (domains.size() == 1 ? "" : "s");
+    for (const auto& [k, v] : by_outcome) sum << ", " << v << " " << k;
+    sum << "\nfindings:";
+    if (by_code.empty()) sum << " none";
+    for (const auto& [k, v] : by_code) sum << " " << k << "=" << v;
+    sum << "\n";
+    return worst == 0 ? 0 : worst == 1 ? 5 : 1;
+}
+
 }  // namespace
 
 int cmd_check(int argc, char** argv) {
     std::vector<std::string> with_value = kResolverOptions;
     with_value.push_back("--warn-days");
     with_value.push_back("--colour");
+    with_value.push_back("--from");
+    with_value.push_back("--jobs");
+    with_value.push_back("--deadline");
     Args a = parse_args(argc, argv, 2, with_value,
                         {"--json", "--nagios", "--brief", "--no-probe", "--audit-only", "--no-root-anchor"});
     bool json = has_flag(a, "--json"), nagios = has_flag(a, "--nagios");
     if (json && nagios) throw UsageError{"give either --json or --nagios"};
-    Target t = target_of(a);
+    std::string from;
+    unsigned jobs = 16;
     danesmtp_check_options o = DANESMTP_CHECK_OPTIONS_INIT;
+    for (const auto& [opt, val] : a.options) {
+        if (opt == "--from") from = val;
+        if (opt == "--jobs") jobs = parse_number(opt, val, 1, 256);
+        if (opt == "--deadline") o.deadline_ms = parse_number(opt, val, 1, 3600000);
+    }
+    if (!from.empty() && !a.operands.empty()) throw UsageError{"give either DOMAIN or --from FILE"};
+    Target t;
+    if (from.empty()) {
+        t = target_of(a);
+    } else {
+        if (nagios) throw UsageError{"--nagios checks one domain; --from takes --json or nothing"};
+        for (const auto& [opt, val] : a.options)
+            if (opt == "--port") t.port = parse_port(val);
+        if (o.deadline_ms == 0) o.deadline_ms = 60000;
+    }
     o.port = t.port;
     std::string helo, colour = "auto";
     for (const auto& [opt, val] : a.options) {
@@ -55,6 +190,7 @@ int cmd_check(int argc, char** argv) {
     if (t.single_host) o.flags |= DANESMTP_CHECK_HOST;
     if (has_flag(a, "--no-probe")) o.flags |= DANESMTP_CHECK_NO_PROBE;
     CtxPtr ctx = make_ctx(a, true);
+    if (!from.empty()) return check_many(ctx.get(), read_domains(from), o, jobs, json);
     danesmtp_report* raw = nullptr;
     int rc = danesmtp_check(ctx.get(), t.name.c_str(), &o, &raw);
     if (rc != DANESMTP_OK) {

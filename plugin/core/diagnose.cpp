@@ -183,8 +183,9 @@ private:
         }
         expiry(f_.mx, "MX", "");
         for (const auto& n : p.notes) {
-            Finding& x = add(FindingCode::too_many_hosts, "", "", n,
-                             "publish fewer MX hosts; clients try only the most preferred ones");
+            Finding& x = add(FindingCode::bound_applied, "", "", n,
+                             "publish fewer MX hosts or addresses; clients use only the first ones "
+                             "(the limits are in danesmtp.conf(5))");
             x.evidence.push_back(n);
         }
     }
@@ -486,6 +487,11 @@ private:
         std::set<std::string> failed_keys;  // leaves already reported as not matching
         for (const auto& p : hf.probes) {
             std::string where = p.address + (p.algorithms == "any" ? "" : " (" + p.algorithms + ")");
+            if (p.skipped) {
+                add(FindingCode::not_probed, n, where, p.error,
+                    "check this domain alone, or give the check more time (--deadline)");
+                continue;
+            }
             if (!p.connected) {
                 Finding& x = add(FindingCode::connect_failed, n, where,
                                  "no SMTP connection to " + p.address + ": " + p.error,
@@ -656,6 +662,7 @@ int check_exit_status(const CheckFacts& facts, const std::vector<Finding>& findi
 
 std::string probe_level(const CheckFacts& facts, const HostPlan& host, const ProbeFacts& p) {
     (void)facts;
+    if (p.skipped) return "Skipped";
     if (!p.connected) return "Unreachable";
     if (!p.tls) return "Cleartext";
     if (!p.judged) return "Untrusted";

@@ -49,6 +49,7 @@ struct CertFacts {
 struct ProbeFacts {
     std::string address;
     std::string algorithms;         // "any", "ECDSA", "RSA"
+    bool skipped = false;           // not probed: the check's deadline had passed
     bool connected = false, starttls = false, tls = false;
     std::string tls_version, cipher, error;
     std::vector<CertFacts> chain;   // leaf first
@@ -101,7 +102,7 @@ std::vector<Finding> diagnose(const CheckFacts& facts);
 int check_exit_status(const CheckFacts& facts, const std::vector<Finding>& findings);
 
 // A handshake's result in posttls-finger's words: "Verified", "Trusted",
-// "Untrusted", "Cleartext", "Unreachable".
+// "Untrusted", "Cleartext", "Unreachable"; "Skipped" when not probed.
 std::string probe_level(const CheckFacts& facts, const HostPlan& host, const ProbeFacts& p);
 
 struct RenderOptions {

@@ -74,7 +74,7 @@ def probe(v, path):
         "connected": B, "starttls": B, "tls": B, "tls_version": S,
         "cipher": S, "error": S,
         "result": {"Verified", "Trusted", "Untrusted", "Cleartext",
-                   "Unreachable"},
+                   "Unreachable", "Skipped"},
         "verdict": {"authenticated", "not authenticated",
                     "no usable records", None},
         "verdict_reason": S, "matched_record": (S, NULL), "chain": [cert]})

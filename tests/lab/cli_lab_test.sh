@@ -87,6 +87,40 @@ codes eeonca 1 "ee-matches-ca tlsa-no-match"
 codes selswap 1 "selector-swapped tlsa-no-match" "chain-file-hashed"
 codes dualkey 1 "algorithm-mismatch tlsa-no-match" "verified"
 codes tanotsent 1 "ta-not-sent tlsa-no-match"
+# check --from: many domains at once; JSON lines on stdout (one per domain,
+# a check-error object for a name that cannot be checked), the summary on
+# stderr; the lab's domains plus one bad name, 8 at a time.
+grep '^case' "$(dirname "$0")/cases" | awk '$2 != "deadtlsa" {print $3}' > "$T/domains"
+ndom=$(wc -l < "$T/domains")
+printf '# a comment\n\nbad..name\n' >> "$T/domains"
+run 1 "check --from" -- check --from "$T/domains" --jobs 8 --json $P
+lines=$(wc -l < "$T/out")
+if [ "$lines" = $((ndom + 1)) ]; then ok; else bad "check --from: $lines lines for $((ndom + 1)) domains"; fi
+python3 - "$T/out" "$(dirname "$0")/check_schema.py" <<'PY' && ok || bad "check --from: JSON lines"
+import json, subprocess, sys
+errors = 0
+for line in open(sys.argv[1]):
+    j = json.loads(line)
+    if j["schema"] == "danesmtp-check-error/1":
+        assert j["domain"] == "bad..name" and j["error"], j
+        errors += 1
+        continue
+    subprocess.run([sys.executable, sys.argv[2]], input=line.encode(), check=True)
+assert errors == 1, errors
+PY
+if grep -q "^summary: $((ndom + 1)) domains, .*1 not checked" "$T/err"; then ok; else bad "check --from: summary: $(cat "$T/err")"; fi
+if grep -q "tlsa-no-match=" "$T/err"; then ok; else bad "check --from: findings by code: $(cat "$T/err")"; fi
+printf 'ee.dane.test\nta.dane.test\n' | "$CLI" check --from - $P --trust-anchor "$LAB/trust-anchor" --no-root-anchor $STUBS --timeout 3000 > "$T/out" 2>&1
+got=$?
+if [ $got = 5 ] && grep -q "^ee.dane.test: warnings: single-key" "$T/out" && grep -q "^ta.dane.test: ok" "$T/out" \
+    && grep -q "^summary: 2 domains, 1 ok, 1 warnings" "$T/out"; then ok; else bad "check --from -: exit $got: $(cat "$T/out")"; fi
+run 2 "check --from and a domain" -- check ee.dane.test --from "$T/domains"
+run 2 "check --from --nagios" -- check --from "$T/domains" --nagios
+run 2 "check --from missing" -- check --from "$T/nonexistent"
+# --deadline: no new connection after it; the addresses left are reported.
+run 5 "check --deadline" -- check manyaddr.dane.test $P --deadline 1 --json
+has '"code":"not-probed"' "check --deadline"
+has '"result":"Skipped"' "check --deadline"
 run 5 "check --warn-days" -- check ee.dane.test $P --json --warn-days 100
 has '"code":"rrsig-expiring"' "check --warn-days"
 run 5 "check one host" -- check "mx.ee.dane.test:$LAB_SMTP_PORT"
