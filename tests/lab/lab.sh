@@ -44,6 +44,7 @@
 #   pids           PIDs of every process started, one per line
 #   procs          "PID KIND WHAT LOGFILE" per process (KIND nsd or smtpd)
 #   servers        "LABEL IP HOSTNAME CHAIN KEY FLAGS" per SMTP server
+#   many-domains   the domains of the "many" directives, one per line
 #   spool/IP/      messages received by the SMTP server on IP (*.eml)
 #   log/           nsd.log and smtpd-IP.log
 #   zones/ keys/ certs/ nsd/ run/   generated data and runtime files

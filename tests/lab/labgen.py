@@ -163,6 +163,7 @@ class Table:
         self.servers = []
         self.records = []        # (owner, type, rdata, where)
         self.tlsa = []           # (owner, u, s, m, ref, bad, where)
+        self.many = []           # domains of "many" directives
 
 
 def parse_cases(path, smtp_port):
@@ -264,6 +265,25 @@ def parse_cases(path, smtp_port):
                     rdata = "3 1 1 " + hashlib.sha256(
                         b"bulk %d" % i).hexdigest()
                 t.records.append((owner, rtype, rdata, where))
+        elif kw == "many":
+            # many COUNT PARENT CERT IP[,IP...]: COUNT good DANE domains
+            # dN.PARENT (N = 1..COUNT), each with its own MX host mx.dN.PARENT
+            # (A: the IPs in turn, servers of CERT) and a "3 1 1" of CERT;
+            # listed in STATE/many-domains. For `danesmtp check --from` and
+            # its benchmark against posttls-finger.
+            need(4, 4)
+            if not args[0].isdigit() or not 0 < int(args[0]) <= 10000:
+                raise LabError("%s: many COUNT(1-10000) PARENT CERT IPS" % where)
+            parent = fqdn(args[1], where)
+            ips = args[3].split(",")
+            for i in range(1, int(args[0]) + 1):
+                dom = "d%d.%s" % (i, parent)
+                mx = "mx." + dom
+                t.records.append((dom, "MX", "10 " + mx, where))
+                t.records.append((mx, "A", ips[i % len(ips)], where))
+                t.tlsa.append(("_%d._tcp.%s" % (smtp_port, mx), 3, 1, 1,
+                               args[2], False, where))
+                t.many.append(dom.rstrip("."))
         elif kw == "tlsa":
             need(5, 6)
             owner = fqdn(args[0], where)
@@ -587,6 +607,11 @@ server:
     reuseport: no
     zonefiles-check: yes
     zonefiles-write: 0
+    # Response rate limiting off: the lab's only client is loopback, and
+    # `danesmtp check --from` asks hundreds of names a second (RRL answers
+    # part of them with nothing, which a resolver reports as SERVFAIL).
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
 
 remote-control:
     control-enable: no
@@ -680,6 +705,10 @@ def generate(a):
                 f.write("stub-zone:\n    name: \"%s\"\n"
                         "    stub-addr: %s@%d\n" %
                         (z.name, DEAD_ADDR, a.dns_port))
+
+    with open(os.path.join(state, "many-domains"), "w") as f:
+        for d in t.many:
+            f.write(d + "\n")
 
     with open(os.path.join(state, "servers"), "w") as f:
         for s in t.servers:
