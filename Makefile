@@ -259,10 +259,11 @@ $(B)/bench-dns: $(call obj,$(B),bench/bench_dns.cpp) $(LIB)
 $(B)/cputime: bench/cputime.c
 	$(CC) -O2 -Wall -Wextra -o $@ $<
 
-bench: $(B)/bench $(B)/bench-dns $(B)/cputime $(LIB) $(DAEMON) $(CLIENT) $(PKI)/.done
+bench: $(B)/bench $(B)/bench-dns $(B)/cputime $(LIB) $(CLI) $(DAEMON) $(CLIENT) $(PKI)/.done
 	DANESMTP_PKI=$(PKI) ./$(B)/bench $(B)/$(SONAME)
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
-	DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) ./$(B)/bench-dns && bash bench/exim_bench.sh $(B) $(LAB); \
+	DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) ./$(B)/bench-dns && bash bench/exim_bench.sh $(B) $(LAB) && \
+	  bash bench/check_bench.sh $(B) $(LAB); \
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # ---- install

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "tls/chain.hpp"
 #include "tls/openssl.hpp"
@@ -64,28 +65,44 @@ bool connect_with_timeout(int fd, const sockaddr* sa, socklen_t len, unsigned ti
     return true;
 }
 
-// One SMTP reply (all its lines). Returns the code, or -1.
-int read_reply(int fd, std::string* text) {
-    std::string line;
-    text->clear();
-    char c;
-    for (;;) {
-        ssize_t n = recv(fd, &c, 1, 0);
-        if (n <= 0) return -1;
-        if (c == '\n') {
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            *text += line + "\n";
-            if (line.size() < 4 || line[3] != '-') {
-                if (line.size() < 3) return -1;
-                return std::atoi(line.substr(0, 3).c_str());
+// Reads SMTP replies through a buffer (one recv per segment, not per byte).
+// What the server sent beyond the STARTTLS reply is dropped with the reader:
+// text injected before the handshake must never count as a reply after it.
+class Reader {
+public:
+    explicit Reader(int fd) : fd_(fd) {}
+    // One SMTP reply (all its lines). Returns the code, or -1.
+    int reply(std::string* text) {
+        std::string line;
+        text->clear();
+        for (;;) {
+            if (pos_ == len_) {
+                ssize_t n = recv(fd_, buf_, sizeof buf_, 0);
+                if (n <= 0) return -1;
+                pos_ = 0;
+                len_ = static_cast<std::size_t>(n);
             }
-            line.clear();
-        } else if (line.size() < 4096) {
-            line.push_back(c);
+            char c = buf_[pos_++];
+            if (c == '\n') {
+                if (!line.empty() && line.back() == '\r') line.pop_back();
+                *text += line + "\n";
+                if (line.size() < 4 || line[3] != '-') {
+                    if (line.size() < 3) return -1;
+                    return std::atoi(line.substr(0, 3).c_str());
+                }
+                line.clear();
+            } else if (line.size() < 4096) {
+                line.push_back(c);
+            }
+            if (text->size() > 65536) return -1;
         }
-        if (text->size() > 65536) return -1;
     }
-}
+
+private:
+    int fd_;
+    char buf_[4096];
+    std::size_t pos_ = 0, len_ = 0;
+};
 
 bool send_line(int fd, const std::string& s) {
     std::string l = s + "\r\n";
@@ -93,6 +110,42 @@ bool send_line(int fd, const std::string& s) {
 }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// client_context - one SSL_CTX per set of signature algorithms for the
+// whole process: making one costs about as much as a handshake with OpenSSL
+// 3 (provider and decoder look-ups), and SSL_new() from several threads on
+// a shared SSL_CTX is safe. Made on first use, kept for the process's life
+// (a forked child may use its copy). nullptr when OpenSSL cannot make one.
+SSL_CTX* make_context(Algorithms algorithms) {
+    init_openssl();
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) return nullptr;
+    // Authentication is DANE's job (danesmtp_verify), not the PKI's: accept
+    // any chain here and judge it afterwards, as an MTA's DANE hook does.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    // Signature algorithms in OpenSSL's list syntax; "rsa_pss_rsae_*" are
+    // the RSA schemes of TLS 1.3 (RFC 8446 section 4.2.3).
+    const char* sigalgs = nullptr;
+    if (algorithms == Algorithms::ecdsa)
+        sigalgs = "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512";
+    else if (algorithms == Algorithms::rsa)
+        sigalgs = "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
+                  "rsa_pss_pss_sha256:RSA+SHA256:RSA+SHA384:RSA+SHA512";
+    if (sigalgs && SSL_CTX_set1_sigalgs_list(ctx, sigalgs) != 1) {
+        SSL_CTX_free(ctx);
+        return nullptr;
+    }
+    return ctx;
+}
+
+SSL_CTX* client_context(Algorithms algorithms) {
+    static std::once_flag once[3];
+    static SSL_CTX* contexts[3] = {nullptr, nullptr, nullptr};
+    auto i = static_cast<std::size_t>(algorithms);
+    std::call_once(once[i], [&] { contexts[i] = make_context(algorithms); });
+    return contexts[i];
+}
 
 }  // namespace
 
@@ -133,11 +186,12 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
         return p;
     p.connected = true;
     std::string reply;
-    if (read_reply(fd.get(), &reply) != 220) {
+    Reader in(fd.get());
+    if (in.reply(&reply) != 220) {
         p.error = "no SMTP greeting: " + first_line(reply);
         return p;
     }
-    if (!send_line(fd.get(), "EHLO " + helo) || read_reply(fd.get(), &reply) != 250) {
+    if (!send_line(fd.get(), "EHLO " + helo) || in.reply(&reply) != 250) {
         p.error = "EHLO refused: " + first_line(reply);
         return p;
     }
@@ -152,32 +206,13 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
         p.error = "STARTTLS not offered";
         return p;
     }
-    if (!send_line(fd.get(), "STARTTLS") || read_reply(fd.get(), &reply) != 220) {
+    if (!send_line(fd.get(), "STARTTLS") || in.reply(&reply) != 220) {
         p.error = "STARTTLS refused: " + first_line(reply);
         return p;
     }
-    init_openssl();
-    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX* ctx = client_context(algorithms);
     if (!ctx) {
-        p.error = "SSL_CTX_new failed";
-        return p;
-    }
-    // Authentication is DANE's job (danesmtp_verify), not the PKI's: accept
-    // any chain here and judge it afterwards, as an MTA's DANE hook does.
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    // Signature algorithms in OpenSSL's list syntax; "rsa_pss_rsae_*" are
-    // the RSA schemes of TLS 1.3 (RFC 8446 section 4.2.3).
-    const char* sigalgs = nullptr;
-    if (algorithms == Algorithms::ecdsa)
-        sigalgs = "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512";
-    else if (algorithms == Algorithms::rsa)
-        sigalgs = "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
-                  "rsa_pss_pss_sha256:RSA+SHA256:RSA+SHA384:RSA+SHA512";
-    if (sigalgs && SSL_CTX_set1_sigalgs_list(ctx, sigalgs) != 1) {
-        ERR_clear_error();
-        SSL_CTX_free(ctx);
-        p.error = "cannot restrict the signature algorithms";
+        p.error = "cannot set up a TLS client: " + openssl_error();
         return p;
     }
     SSL* ssl = SSL_new(ctx);
@@ -205,7 +240,6 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
         SSL_shutdown(ssl);
     }
     SSL_free(ssl);
-    SSL_CTX_free(ctx);
     return p;
 }
 
