@@ -125,8 +125,8 @@ $(SAN)/capi-test: tests/capi_test.c include/danesmtp.h $(call obj,$(SAN),$(CORE_
 	$(CXX) $(SANFLAGS) -o $@ $(SAN)/capi_test.o $(call obj,$(SAN),$(CORE_SRC) $(CAPI_SRC)) $(LIBS)
 
 LAB       := $(B)/lab
-$(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/tls/probe.cpp) $(LIB)
-	$(CXX) $(LDFLAGS) -pthread -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lboost_unit_test_framework -lssl -lcrypto
+$(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/tls/probe.cpp plugin/tls/openssl.cpp) $(LIB)
+	$(CXX) $(LDFLAGS) -pthread -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp -lboost_unit_test_framework -lldns -lssl -lcrypto
 
 # The lab: NSD with signed zones and STARTTLS servers on 127.0.1.x, up for
 # the run and down afterwards whatever the result (tests/lab/lab.sh). The lab
