@@ -774,6 +774,7 @@ int danesmtp_check(danesmtp_ctx* ctx, const char* name, const danesmtp_check_opt
         g.now = o->time == DANESMTP_TIME_NOW ? static_cast<std::int64_t>(std::time(nullptr)) : o->time;
         g.digests = ctx->digests;
         g.deadline_ms = o->deadline_ms;
+        g.stubs = ctx->config.resolver.stubs;
         std::string normalized = danesmtp::core::normalize_name(name);
         std::string cache_why;
         danesmtp::dns::AnswerCache* cache = cache_of(ctx, &cache_why);

@@ -6,11 +6,16 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <set>
 
+#include "check/auth.hpp"
+#include "core/dname.hpp"
 #include "core/error.hpp"
 #include "tls/chain.hpp"
 #include "tls/openssl.hpp"
@@ -22,6 +27,8 @@ namespace danesmtp::check {
 namespace {
 
 using core::Bytes;
+
+constexpr std::uint16_t kTypeNs = 2;
 
 struct BioFree {
     void operator()(BIO* b) const { BIO_free(b); }
@@ -139,6 +146,65 @@ core::ProbeFacts handshake(const core::HostPlan& h, const std::string& address, 
 
 }  // namespace
 
+// The servers to ask for `zone`: a configured stub's addresses when a stub
+// zone is at or above it (the operator said "ask these"), else the
+// addresses of the zone's NS RRset, validated. At most kMaxAuthServers.
+std::vector<std::pair<std::string, std::string>> servers_of(core::Resolver& resolver, const std::string& zone,
+                                                            const GatherOptions& o) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string best;
+    bool found = false;
+    auto norm = [](std::string z) {
+        while (z.size() > 1 && z.back() == '.') z.pop_back();
+        for (auto& c : z) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return z;
+    };
+    for (const auto& [z, addr] : o.stubs) {
+        std::string sz = norm(z);
+        bool covers = sz == "." || sz == zone ||
+                      (zone.size() > sz.size() && zone.compare(zone.size() - sz.size() - 1, std::string::npos, "." + sz) == 0);
+        if (covers && (!found || sz.size() > best.size())) {
+            best = sz;
+            found = true;
+        }
+    }
+    if (found) {
+        for (const auto& [z, addr] : o.stubs)
+            if (norm(z) == best && out.size() < kMaxAuthServers) out.emplace_back(addr, "stub " + best);
+        return out;
+    }
+    std::vector<core::DnsResult> ns = resolver.resolve({{zone, kTypeNs}});
+    if (ns.empty() || ns[0].security == core::DnsSecurity::bogus || ns[0].security == core::DnsSecurity::failed)
+        return out;
+    std::vector<core::DnsQuery> q;
+    std::vector<std::string> names;
+    for (const auto& rd : ns[0].rdata) {
+        std::string name;
+        try {
+            std::size_t pos = 0;
+            core::WireName w = core::parse_wire_name(rd.data(), rd.size(), &pos);
+            if (!w.host) continue;  // a name we cannot carry exactly: not asked
+            name = w.text;
+        } catch (const Error&) {
+            continue;
+        }
+        names.push_back(name);
+        q.push_back({name, core::kTypeA});
+        q.push_back({name, core::kTypeAaaa});
+        if (names.size() == kMaxAuthServers) break;
+    }
+    std::vector<core::DnsResult> a = resolver.resolve(q);
+    for (std::size_t i = 0; i < a.size() && i < q.size(); ++i) {
+        if (a[i].security == core::DnsSecurity::bogus || a[i].security == core::DnsSecurity::failed) continue;
+        for (const auto& rd : a[i].rdata) {
+            if (out.size() == kMaxAuthServers) return out;
+            std::string addr = core::address_text(rd, q[i].type);
+            if (!addr.empty()) out.emplace_back(addr, "NS " + names[i / 2]);
+        }
+    }
+    return out;
+}
+
 core::CertFacts cert_facts(const std::string& der) {
     tls::Certificate cert(core::Bytes(der.begin(), der.end()));
     core::CertFacts c;
@@ -205,6 +271,7 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
     std::vector<core::DnsResult> r = resolver.resolve(q);
     if (r.size() != q.size()) throw Error(ErrorCode::internal, "resolver returned a short batch");
     if (!o.single_host) f.mx = rrset(plan.domain, r[0]);
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> auth_servers;  // per zone
 
     for (std::size_t i = 0; i < plan.hosts.size(); ++i) {
         const core::HostPlan& h = plan.hosts[i];
@@ -232,6 +299,27 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
             core::RrsetFacts e = rrset(port + base, r[hq[i].tlsa]);
             e.tlsa = tlsa_of(r[hq[i].tlsa]);
             hf.elsewhere.insert(hf.elsewhere.begin(), std::move(e));
+        }
+        // Every authoritative server of the zone holding a secure TLSA
+        // RRset: the zone is the RRSIG's signer.
+        const std::string& signer = r[hq[i].tlsa].signer;
+        if (o.authoritative && hf.tlsa.security == core::DnsSecurity::secure && !hf.tlsa.tlsa.empty() &&
+            !signer.empty()) {
+            hf.zone = signer;
+            auto cached = auth_servers.find(signer);
+            if (cached == auth_servers.end())
+                cached = auth_servers.emplace(signer, servers_of(resolver, signer, o)).first;
+            for (const auto& [server, via] : cached->second) {
+                AuthAnswer a = ask_authoritative(server, signer, hf.tlsa.owner, std::min(o.timeout_ms, 5000u));
+                core::AuthFacts af;
+                af.server = server;
+                af.via = via;
+                af.answered = a.answered;
+                af.error = a.error;
+                af.serial = a.serial;
+                af.tlsa = a.tlsa;
+                hf.auth.push_back(std::move(af));
+            }
         }
         if (o.probe && h.verdict != core::HostVerdict::unreachable) {
             for (const auto& addr : h.addresses) {

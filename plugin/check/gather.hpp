@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/diagnose.hpp"
 #include "core/discovery.hpp"
@@ -26,6 +28,10 @@ struct GatherOptions {
     core::DigestPreference digests = core::DigestPreference::sha512_first;
     bool probe = true;            // false: DNS only (no connections)
     unsigned deadline_ms = 0;     // no new connection after this long (0: none)
+    bool authoritative = true;    // ask the TLSA zones' servers directly
+    // Configured stub zones (zone, "ADDR[@PORT]"): the servers to ask for a
+    // zone at or below one of them, instead of its NS RRset.
+    std::vector<std::pair<std::string, std::string>> stubs;
 };
 
 core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const core::Policy& policy,

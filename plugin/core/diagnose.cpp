@@ -311,8 +311,45 @@ private:
             }
         }
         expiry(t, "TLSA", n);
+        authoritative(h, hf);
         records(h, hf);
         handshakes(h, hf);
+    }
+
+    // Every authoritative server of the TLSA owner's zone must serve the
+    // same RRset: resolvers ask any of them.
+    void authoritative(const HostPlan& h, const HostFacts& hf) {
+        const std::string& n = h.name;
+        std::vector<const AuthFacts*> answered;
+        for (const auto& a : hf.auth) {
+            if (a.answered) {
+                answered.push_back(&a);
+                continue;
+            }
+            Finding& x = add(FindingCode::auth_failed, n, a.server,
+                             "the authoritative server " + a.server + " of " + hf.zone + " (" + a.via + "): " + a.error,
+                             "make every server of " + hf.zone +
+                                 " answer SOA and TLSA queries authoritatively (with an authenticated denial when "
+                                 "there are no records); fix or remove the server from the NS RRset");
+            x.evidence.push_back(a.server + ": " + a.error);
+        }
+        bool differ = false;
+        for (auto* a : answered) differ |= a->tlsa != answered[0]->tlsa || a->serial != answered[0]->serial;
+        if (!differ) return;
+        std::int64_t newest = 0;
+        for (auto* a : answered) newest = std::max(newest, a->serial);
+        Finding& x = add(FindingCode::auth_disagree, n, "",
+                         "the authoritative servers of " + hf.zone + " disagree about " + hf.tlsa.owner +
+                             " (SOA serials or TLSA records differ)",
+                         "make the lagging servers transfer the zone (serial " + std::to_string(newest) +
+                             "): check NOTIFY and zone transfers (AXFR/IXFR) from the primary; until every server "
+                             "serves the new records, do not switch keys");
+        for (auto* a : answered) {
+            std::string recs;
+            for (const auto& r : a->tlsa) recs += (recs.empty() ? "" : ", ") + r;
+            x.evidence.push_back(a->server + ": serial " + std::to_string(a->serial) + ", TLSA " +
+                                 (recs.empty() ? std::string("none") : recs));
+        }
     }
 
     void records(const HostPlan& h, const HostFacts& hf) {

@@ -68,11 +68,23 @@ struct RrsetFacts {
     std::vector<TlsaRecord> tlsa;   // for TLSA RRsets
 };
 
+// One authoritative server of the TLSA owner's zone, asked directly.
+struct AuthFacts {
+    std::string server;             // "ADDR" or "ADDR@PORT"
+    std::string via;                // "NS ns1.example.net", or "stub" (configured)
+    bool answered = false;          // authoritative answers to SOA and TLSA
+    std::string error;              // why not
+    std::int64_t serial = -1;
+    std::vector<std::string> tlsa;  // its TLSA RRset, "U S M hex", sorted
+};
+
 struct HostFacts {
     std::vector<RrsetFacts> addresses;  // A, AAAA answers
     RrsetFacts tlsa;                    // at the host's TLSA base (plan's tlsa_base)
     std::vector<RrsetFacts> elsewhere;  // TLSA RRsets at names clients do not query
     std::vector<ProbeFacts> probes;
+    std::string zone;                   // the zone holding the TLSA RRset (its signer)
+    std::vector<AuthFacts> auth;        // that zone's servers, asked directly
 };
 
 struct CheckFacts {

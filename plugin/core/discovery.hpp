@@ -62,6 +62,8 @@ struct DnsResult {
     std::int64_t sig_expires = 0;    // earliest RRSIG expiration in the answer (Unix
                                      // seconds); 0 when unknown. Not kept in the answer
                                      // cache: only `danesmtp check` reads it, uncached
+    std::string signer;              // an RRSIG's signer in the answer: the zone apex
+                                     // of a signed answer (not cached either)
 };
 
 // Resolver - answers a batch of queries; the adapter may run them

@@ -146,6 +146,23 @@ std::string render_text(const CheckFacts& f, const std::vector<Finding>& finding
                 s += "    [" + std::to_string(k + 1) + "] " + to_text(r) + (why ? "  (unusable)" : "") + "\n";
             }
         }
+        if (!hf.auth.empty()) {
+            s += "  authoritative servers of " + safe(hf.zone) + ":\n";
+            for (const auto& a : hf.auth) {
+                s += "    " + a.server + " (" + safe(a.via) + "): ";
+                if (!a.answered) {
+                    s += safe(a.error) + "\n";
+                    continue;
+                }
+                std::string idx;
+                for (const auto& t : a.tlsa) {
+                    std::size_t k = 0;
+                    while (k < hf.tlsa.tlsa.size() && to_text(hf.tlsa.tlsa[k]) != t) ++k;
+                    idx += (idx.empty() ? "" : ",") + (k < hf.tlsa.tlsa.size() ? std::to_string(k + 1) : "new");
+                }
+                s += "serial " + std::to_string(a.serial) + ", TLSA [" + idx + "]\n";
+            }
+        }
         for (const auto& pr : hf.probes) {
             std::string level = probe_level(f, h, pr);
             std::string col = level == "Verified" || level == "Trusted" ? c.green()
@@ -210,6 +227,15 @@ std::string render_json(const CheckFacts& f, const std::vector<Finding>& finding
         for (std::size_t k = 0; k < h.addresses.size(); ++k) s += std::string(k ? "," : "") + js(h.addresses[k]);
         s += "],\"tlsa\":" + rrset_json(hf.tlsa) + ",\"tlsa_elsewhere\":[";
         for (std::size_t k = 0; k < hf.elsewhere.size(); ++k) s += std::string(k ? "," : "") + rrset_json(hf.elsewhere[k]);
+        s += "],\"zone\":" + js(hf.zone) + ",\"authoritative\":[";
+        for (std::size_t k = 0; k < hf.auth.size(); ++k) {
+            const AuthFacts& a = hf.auth[k];
+            s += std::string(k ? "," : "") + "{\"server\":" + js(a.server) + ",\"via\":" + js(a.via) +
+                 ",\"answered\":" + b(a.answered) + ",\"error\":" + js(a.error) +
+                 ",\"serial\":" + (a.serial >= 0 ? std::to_string(a.serial) : std::string("null")) + ",\"records\":[";
+            for (std::size_t r = 0; r < a.tlsa.size(); ++r) s += std::string(r ? "," : "") + js(a.tlsa[r]);
+            s += "]}";
+        }
         s += "],\"probes\":[";
         for (std::size_t k = 0; k < hf.probes.size(); ++k) {
             const ProbeFacts& pr = hf.probes[k];

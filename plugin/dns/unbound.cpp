@@ -153,7 +153,7 @@ constexpr int kMaxCnames = 16;
 // section (UINT32_MAX when it is empty), so that an answer is not kept
 // longer than a CNAME that led to it (dns/cache.hpp).
 std::string cname_target(const std::string& qname, const ub_result* r, std::vector<std::string>* chain,
-                         std::uint32_t* min_ttl, std::int64_t* sig_expires) {
+                         std::uint32_t* min_ttl, std::int64_t* sig_expires, std::string* signer) {
     if (!r->answer_packet || r->answer_len <= 0) throw Error(ErrorCode::parse, "no reply packet");
     ldns_pkt* raw = nullptr;
     if (ldns_wire2pkt(&raw, static_cast<const uint8_t*>(r->answer_packet),
@@ -183,6 +183,10 @@ std::string cname_target(const std::string& qname, const ub_result* r, std::vect
         std::uint32_t e = ldns_rdf2native_int32(exp);
         std::int64_t t = now + static_cast<std::int32_t>(e - static_cast<std::uint32_t>(now));
         if (*sig_expires == 0 || t < *sig_expires) *sig_expires = t;
+        // The signer's name (index 7) is the apex of the zone that signed
+        // the last RRset of the answer: where its authoritative servers are.
+        if (ldns_rr_rd_count(rr) >= 8 && ldns_rr_rdf(rr, 7) && ldns_rdf_get_type(ldns_rr_rdf(rr, 7)) == LDNS_RDF_TYPE_DNAME)
+            *signer = core::presentation(ldns_rr_rdf(rr, 7));
     }
     for (int step = 0;; ++step) {
         const ldns_rdf* next = nullptr;
@@ -236,7 +240,7 @@ core::DnsResult fill(const core::DnsQuery& q, int err, ub_result* r,
     std::vector<std::string> chain;
     std::uint32_t answer_ttl = 0;
     try {
-        std::string canon = cname_target(q.name, r, &chain, &answer_ttl, &out.sig_expires);
+        std::string canon = cname_target(q.name, r, &chain, &answer_ttl, &out.sig_expires, &out.signer);
         if (canon != q.name) out.canonical = canon;
     } catch (const Error& e) {
         // A CNAME we cannot read exactly: no answer at all, never a guess

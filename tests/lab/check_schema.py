@@ -80,13 +80,18 @@ def probe(v, path):
         "verdict_reason": S, "matched_record": (S, NULL), "chain": [cert]})
 
 
+def auth(v, path):
+    obj(v, path, {"server": S, "via": S, "answered": B, "error": S,
+                  "serial": (N, NULL), "records": [S]})
+
+
 def host(v, path):
     obj(v, path, {
         "name": S, "preference": N,
         "verdict": {"dane", "encrypt", "may", "unreachable"},
         "reason": S, "cname": S, "address_security": SECURITY,
         "addresses": [S], "tlsa": rrset, "tlsa_elsewhere": [rrset],
-        "probes": [probe]})
+        "zone": S, "authoritative": [auth], "probes": [probe]})
 
 
 def finding(v, path):

@@ -59,7 +59,7 @@ run 1 "check --nagios warning" -- check ee.dane.test $P --nagios --warn-days 100
 has "DANE WARNING - ee.dane.test: 0 errors, 4 warnings (rrsig-expiring)" "check --nagios warning"
 run 2 "check --warn-days bad" -- check ee.dane.test $P --warn-days 0
 run 2 "check --json and --nagios" -- check ee.dane.test $P --json --nagios
-codes ee 5 "single-key verified" "tlsa-no-match rrsig-expiring"
+codes ee 5 "single-key verified" "tlsa-no-match rrsig-expiring auth-failed auth-disagree"
 codes ta 0 "verified" "single-key"
 codes taname 1 "ta-chain-invalid tlsa-no-match"
 codes nomatch 1 "tlsa-no-match" "verified"
@@ -87,6 +87,9 @@ codes eeonca 1 "ee-matches-ca tlsa-no-match"
 codes selswap 1 "selector-swapped tlsa-no-match" "chain-file-hashed"
 codes dualkey 1 "algorithm-mismatch tlsa-no-match" "verified"
 codes tanotsent 1 "ta-not-sent tlsa-no-match"
+codes split 5 "auth-disagree verified" "auth-failed"
+has '"via":"stub split.dane.test"' "check split"
+if python3 -c 'import json,sys; j=json.load(sys.stdin); a=j["hosts"][0]["authoritative"]; assert len(a)==2 and a[0]["serial"]!=a[1]["serial"] and {len(x["records"]) for x in a}=={1,2}, a' < "$T/out"; then ok; else bad "check split: the two servers' answers: $(cat "$T/out")"; fi
 # check --from: many domains at once; JSON lines on stdout (one per domain,
 # a check-error object for a name that cannot be checked), the summary on
 # stderr; the lab's domains plus one bad name, 8 at a time.

@@ -45,6 +45,7 @@
 #   procs          "PID KIND WHAT LOGFILE" per process (KIND nsd or smtpd)
 #   servers        "LABEL IP HOSTNAME CHAIN KEY FLAGS" per SMTP server
 #   many-domains   the domains of the "many" directives, one per line
+#   extra-nsd      "KIND CONF ADDR:PORT" per NSD of the split zones
 #   spool/IP/      messages received by the SMTP server on IP (*.eml)
 #   log/           nsd.log and smtpd-IP.log
 #   zones/ keys/ certs/ nsd/ run/   generated data and runtime files
@@ -299,7 +300,7 @@ do_up() {
     rm -rf -- "$STATE/certs" "$STATE/keys" "$STATE/zones" "$STATE/nsd" \
         "$STATE/log" "$STATE/spool" "$STATE/run"
     rm -f -- "$STATE/trust-anchor" "$STATE/stubs" "$STATE/lab.env" \
-        "$STATE/servers" "$STATE/unbound.conf"
+        "$STATE/servers" "$STATE/unbound.conf" "$STATE/extra-nsd"
 
     "$PY" -S "$LAB_DIR/labgen.py" generate --cases "$LAB_DIR/cases" \
         --state "$STATE" --pki "$pki" \
@@ -327,6 +328,12 @@ do_up() {
     start nsd-stripped "127.0.0.1:$STRIPPED_PORT" "$STATE/log/nsd-stripped.log" \
         nsd -d -c "$STATE/nsd-stripped/nsd.conf"
     echo "LAB_STRIPPED_DNS=127.0.0.1@$STRIPPED_PORT" >> "$STATE/lab.env"
+    # The two servers of each "split" zone (STATE/extra-nsd): one with the
+    # zone as published, one lagging behind (older serial, records missing).
+    while read -r kind conf addr; do
+        [ -n "$kind" ] || continue
+        start "$kind" "$addr" "$STATE/log/$kind.log" nsd -d -c "$conf"
+    done < "$STATE/extra-nsd"
     # A recursive resolver on 127.0.2.53 port 53, as a host's local resolver
     # would be: it asks the lab NSD and passes DNSSEC records through without
     # validating (the library validates). Clients reach it through a

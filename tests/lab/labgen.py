@@ -44,7 +44,7 @@ NORMAL_START = "20200101000000Z"
 NORMAL_END = "20400101000000Z"
 EXPIRED_INCEPTION = "20200101000000"
 EXPIRED_EXPIRATION = "20210101000000"
-ZONE_MODES = ("signed", "unsigned", "bogus-ds", "expired", "dead")
+ZONE_MODES = ("signed", "unsigned", "bogus-ds", "expired", "dead", "split")
 SERVER_FLAGS = ("no-starttls", "broken-tls", "leaf-only")
 ALGORITHM = "ECDSAP256SHA256"
 
@@ -125,10 +125,13 @@ class Zone:
         self.ksk = None          # key base names
         self.zsk = None
         self.corrupt = set()     # (owner, covered type) to corrupt
+        self.first_only = set()  # (owner, type, rdata) the lagging copy lacks
+        self.file_lagging = None  # split: the lagging server's signed file
 
     @property
     def served(self):
-        return self.mode != "dead"
+        """Served by the lab's main NSD."""
+        return self.mode not in ("dead", "split")
 
     @property
     def signed(self):
@@ -296,6 +299,9 @@ def parse_cases(path, smtp_port):
             if len(args) == 6:
                 if args[5] == "bad-rrsig":
                     bad = True
+                elif args[5] == "first-only":
+                    # only on the first of a split zone's two servers
+                    ref = "first-only:" + ref
                 elif args[5] == "other-selector" and s in (0, 1):
                     # the data of the other selector's object: a
                     # publisher's mistake for `danesmtp check` to find
@@ -520,12 +526,19 @@ def build_zones(t, state, pki, certdir, serial):
         owning_zone(t, owner, where).records.append((owner, rtype, rdata))
     for owner, u, s, m, ref, bad, where in t.tlsa:
         z = owning_zone(t, owner, where)
+        first_only = ref.startswith("first-only:")
+        if first_only:
+            if z.mode != "split":
+                raise LabError("%s: first-only outside a split zone" % where)
+            ref = ref.split(":", 1)[1]
         if ref.startswith("other-selector:"):
             data = tlsa_data(u, 1 - s, m, ref.split(":", 1)[1], pki, certdir,
                              t, where)
         else:
             data = tlsa_data(u, s, m, ref, pki, certdir, t, where)
         z.records.append((owner, "TLSA", "%d %d %d %s" % (u, s, m, data)))
+        if first_only:
+            z.first_only.add((owner, "TLSA", "%d %d %d %s" % (u, s, m, data)))
         if bad:
             if not z.signed:
                 raise LabError("%s: bad-rrsig in unsigned zone %s" %
@@ -555,12 +568,12 @@ def build_zones(t, state, pki, certdir, serial):
                  (z.name, TTL, ns, z.name, serial, TTL),
                  "%s %d IN NS %s" % (z.name, TTL, ns),
                  "%s %d IN A %s" % (ns, TTL,
-                                    DNS_ADDR if z.served else DEAD_ADDR)]
+                                    DEAD_ADDR if z.mode == "dead" else DNS_ADDR)]
         for c in sorted(z.children, key=lambda c: c.name):
             cns = "ns." + c.name
             lines.append("%s %d IN NS %s" % (c.name, TTL, cns))
             lines.append("%s %d IN A %s" %
-                         (cns, TTL, DNS_ADDR if c.served else DEAD_ADDR))
+                         (cns, TTL, DEAD_ADDR if c.mode == "dead" else DNS_ADDR))
             lines.extend(c.ds)
         for owner, rtype, rdata in z.records:
             lines.append("%s %d IN %s %s" % (owner, TTL, rtype, rdata))
@@ -580,6 +593,21 @@ def build_zones(t, state, pki, certdir, serial):
         if z.corrupt:
             corrupt_rrsigs(signed, z.corrupt)
         z.file = signed
+        if z.mode == "split":
+            # The lagging server's copy: an older serial, without the
+            # records marked first-only (a secondary that missed an update).
+            lag = [l for l in lines if not any(
+                l == "%s %d IN %s %s" % (o, TTL, ty, rd)
+                for o, ty, rd in z.first_only)]
+            lag[1] = lag[1].replace(" %d 3600 " % serial,
+                                    " %d 3600 " % (serial - 1))
+            src = os.path.join(zonedir, file_stem(z.name) + ".lagging.zone")
+            with open(src, "w") as f:
+                f.write("\n".join(lag) + "\n")
+            z.file_lagging = os.path.join(
+                zonedir, file_stem(z.name) + ".lagging.signed")
+            run(["ldns-signzone"] + dates + ["-f", z.file_lagging, "-o",
+                                             z.name, src, z.ksk, z.zsk])
 
 
 NSD_CONF = """\
@@ -630,6 +658,33 @@ def write_nsd_conf(t, state, dns_port):
                 z.name, z.file)
     with open(os.path.join(nsd, "nsd.conf"), "w") as f:
         f.write(text)
+    # The two servers of the split zones, each an NSD of its own
+    # (STATE/extra-nsd: "KIND CONF ADDR:PORT" per line, for lab.sh).
+    split = [z for z in t.zones.values() if z.mode == "split"]
+    with open(os.path.join(state, "extra-nsd"), "w") as extra:
+        for i, which in enumerate(("primary", "lagging")):
+            if not split:
+                break
+            d = os.path.join(state, "nsd-split-" + which)
+            os.makedirs(d, exist_ok=True)
+            port = split_port(dns_port, i)
+            text = NSD_CONF.format(addr=DNS_ADDR, port=port, nsd=d,
+                                   zones=os.path.join(state, "zones"),
+                                   log=os.path.join(state, "log",
+                                                    "nsd-split-%s.log" % which))
+            for z in sorted(split, key=lambda z: z.name):
+                text += '\nzone:\n    name: "%s"\n    zonefile: "%s"\n' % (
+                    z.name, z.file if which == "primary" else z.file_lagging)
+            with open(os.path.join(d, "nsd.conf"), "w") as f:
+                f.write(text)
+            extra.write("nsd-split-%s %s %s:%d\n" % (
+                which, os.path.join(d, "nsd.conf"), DNS_ADDR, port))
+
+
+def split_port(dns_port, i):
+    """Ports of the split zones' two servers: DNS port + 2 and + 3 (+1 is
+    lab.sh's stripped NSD)."""
+    return dns_port + 2 + i
 
 
 SAFE_VALUE = re.compile(r"^[A-Za-z0-9_./:@,+=-]*$")
@@ -684,8 +739,12 @@ def generate(a):
     with open(os.path.join(state, "stubs"), "w") as f:
         f.write("%s %s@%d\n" % (TLD, DNS_ADDR, a.dns_port))
         for z in sorted(t.zones.values(), key=lambda z: z.name):
-            if not z.served:
+            if z.mode == "dead":
                 f.write("%s %s@%d\n" % (z.name, DEAD_ADDR, a.dns_port))
+            elif z.mode == "split":
+                for i in (0, 1):
+                    f.write("%s %s@%d\n" % (z.name, DNS_ADDR,
+                                             split_port(a.dns_port, i)))
 
     # The same setup as one libunbound/unbound-host configuration file.
     # Note: libunbound has "test." among its default local zones (RFC 6761,
@@ -701,10 +760,15 @@ def generate(a):
         f.write("stub-zone:\n    name: \"%s\"\n    stub-addr: %s@%d\n" %
                 (TLD, DNS_ADDR, a.dns_port))
         for z in sorted(t.zones.values(), key=lambda z: z.name):
-            if not z.served:
+            if z.mode == "dead":
                 f.write("stub-zone:\n    name: \"%s\"\n"
                         "    stub-addr: %s@%d\n" %
                         (z.name, DEAD_ADDR, a.dns_port))
+            elif z.mode == "split":
+                f.write("stub-zone:\n    name: \"%s\"\n"
+                        "    stub-addr: %s@%d\n    stub-addr: %s@%d\n" %
+                        (z.name, DNS_ADDR, split_port(a.dns_port, 0),
+                         DNS_ADDR, split_port(a.dns_port, 1)))
 
     with open(os.path.join(state, "many-domains"), "w") as f:
         for d in t.many:
@@ -833,7 +897,21 @@ def wait(a):
             m = re.match(r'\s*name:\s*"([^"]+)"', line)
             if m:
                 zones.append(m.group(1))
-    todo = [("dns", z) for z in zones]
+    todo = [("dns", (dns_port, z)) for z in zones]
+    # The split zones' servers (STATE/extra-nsd), each for its zones.
+    extra = os.path.join(state, "extra-nsd")
+    if os.path.exists(extra):
+        with open(extra) as f:
+            for line in f:
+                w = line.split()
+                if not w:
+                    continue
+                port = int(w[2].rsplit(":", 1)[1])
+                with open(w[1]) as c:
+                    for cl in c:
+                        m = re.match(r'\s*name:\s*"([^"]+)"', cl)
+                        if m:
+                            todo.append(("dns", (port, m.group(1))))
     with open(os.path.join(state, "servers")) as f:
         todo += [("smtp", line.split()[1]) for line in f if line.strip()]
 
@@ -850,13 +928,15 @@ def wait(a):
                     pass
                 die(msg)
         todo = [(k, x) for k, x in todo if not (
-            dns_probe(DNS_ADDR, dns_port, x) if k == "dns"
+            dns_probe(DNS_ADDR, x[0], x[1]) if k == "dns"
             else smtp_probe(x, smtp_port))]
         if not todo:
             return
         if time.monotonic() > deadline:
             die("not answering after %gs: %s" % (
-                a.timeout, ", ".join("%s %s" % w for w in todo)))
+                a.timeout, ", ".join("%s %s" % (k, x if k == "smtp" else
+                                                "%s@%d" % (x[1], x[0]))
+                                     for k, x in todo)))
         time.sleep(0.05)
 
 

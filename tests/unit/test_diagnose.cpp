@@ -281,6 +281,43 @@ BOOST_AUTO_TEST_CASE(tlsa_at_the_wrong_names) {
     BOOST_CHECK(!has(v, "no-tlsa"));
 }
 
+BOOST_AUTO_TEST_CASE(authoritative_servers) {
+    CertFacts leaf = cert(1, "CN=mx.example.test", "CN=Example CA", "EC prime256v1");
+    TlsaRecord now = rec(3, 1, 1, leaf.association[1][1]), next = rec(3, 1, 1, fill(0xEE, 32));
+    CheckFacts f = one_host({now, next});
+    f.hosts[0].probes.push_back(handshake("192.0.2.1", true, "matches"));
+    f.hosts[0].zone = "example.test";
+    AuthFacts a;
+    a.server = "192.0.2.53";
+    a.via = "NS ns1.example.test";
+    a.answered = true;
+    a.serial = 7;
+    a.tlsa = {to_text(now), to_text(next)};
+    f.hosts[0].auth = {a, a};
+    f.hosts[0].auth[1].server = "192.0.2.54";
+    auto v = diagnose(f);
+    BOOST_CHECK(!has(v, "auth-disagree"));
+    BOOST_CHECK(!has(v, "auth-failed"));
+    // The second server lags: older serial, without the next key.
+    f.hosts[0].auth[1].serial = 6;
+    f.hosts[0].auth[1].tlsa = {to_text(now)};
+    v = diagnose(f);
+    BOOST_CHECK(has(v, "auth-disagree"));
+    for (const auto& x : v)
+        if (x.code == FindingCode::auth_disagree) BOOST_CHECK_EQUAL(x.evidence.size(), 2u);
+    // Same records, only the serial differs: still a lagging server.
+    f.hosts[0].auth[1].tlsa = f.hosts[0].auth[0].tlsa;
+    BOOST_CHECK(has(diagnose(f), "auth-disagree"));
+    // A server that answers SERVFAIL.
+    f.hosts[0].auth[1] = a;
+    f.hosts[0].auth[1].answered = false;
+    f.hosts[0].auth[1].error = "TLSA: SERVFAIL for _25._tcp.mx.example.test";
+    v = diagnose(f);
+    BOOST_CHECK(has(v, "auth-failed"));
+    BOOST_CHECK(!has(v, "auth-disagree"));
+    BOOST_CHECK_EQUAL(check_exit_status(f, v), 1);
+}
+
 BOOST_AUTO_TEST_CASE(domain_level_outcomes) {
     CheckFacts f = one_host({});
     f.plan.status = DomainStatus::defer;
