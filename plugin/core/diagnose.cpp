@@ -465,15 +465,17 @@ private:
                 said = true;
             }
             if (r.selector <= 1 && r.mtype <= 2 && c.association[1 - r.selector][r.mtype] == r.data) {
+                // The fix keeps what the selector says and corrects the data
+                // (for selector 1, the key: it survives renewals).
                 TlsaRecord right = r;
-                right.selector = static_cast<std::uint8_t>(1 - r.selector);
+                right.data = c.association[r.selector][r.mtype];
                 Finding& x = add(FindingCode::selector_swapped, n, where,
                                  "the record " + to_text(r) + " carries the digest of the " +
                                      (r.selector == 0 ? "public key (SPKI)" : "whole certificate") +
                                      " at depth " + std::to_string(d) + ", but its selector says " +
                                      (r.selector == 0 ? "certificate" : "public key"),
-                                 "publish \"" + to_text(right) + "\" instead (selector " +
-                                     std::to_string(right.selector) + ")");
+                                 "publish \"" + to_text(right) + "\" instead (the data of the " +
+                                     (r.selector == 0 ? "certificate" : "public key") + ")");
                 x.evidence.push_back(zone_line(owner, r));
                 said = true;
             }

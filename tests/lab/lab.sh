@@ -203,9 +203,17 @@ $4
 stub-zone:
     name: "test."
     stub-addr: ${DNS_ADDR_PORT/:/@}
-remote-control:
-    control-enable: no
 UNB
+    # The split zones' two servers, as STATE/stubs lists them (the dead
+    # zones are left to fail as delegated: nothing answers there either).
+    local zone addr last=""
+    while read -r zone addr; do
+        case $zone:$addr in test.:*|*:127.0.0.254@*) continue ;; esac
+        [ "$zone" = "$last" ] || printf 'stub-zone:\n    name: "%s"\n' "$zone"
+        printf '    stub-addr: %s\n' "$addr"
+        last=$zone
+    done < "$STATE/stubs" >> "$STATE/$1/unbound.conf"
+    printf 'remote-control:\n    control-enable: no\n' >> "$STATE/$1/unbound.conf"
 }
 
 # start_smtpd IP HOST CHAIN KEY FLAGS: one lab SMTP server (STATE and PY set).
