@@ -26,8 +26,10 @@
 #   trust-anchor   DS and DNSKEY RRs of the test. KSK, one per line, in
 #                  presentation format (for ub_ctx_add_ta)
 #   stubs          "ZONE ADDR@PORT" lines (for ub_ctx_set_stub): test. at the
-#                  lab NSD, and each never-answering ("dead") zone at
-#                  127.0.0.254@$LAB_DNS_PORT where nothing listens
+#                  lab NSD, each never-answering ("dead") zone at
+#                  127.0.0.254@$LAB_DNS_PORT where nothing answers, each
+#                  "split" zone at its two NSDs, each "flaky" zone at the lab
+#                  NSD and at 127.0.0.253@$LAB_DNS_PORT (SERVFAIL to all)
 #   unbound.conf   the same trust anchor and stubs as a libunbound config
 #                  file (ub_ctx_config, unbound-host -C), with
 #                  local-zone: "test." nodefault -- libunbound answers test.
@@ -364,6 +366,9 @@ do_up() {
     # The name server of the "dead" zones: it reads queries, never answers.
     start blackhole "127.0.0.254:$DNS_PORT" "$STATE/log/blackhole.log" \
         "$PY" -S "$LAB_DIR/blackhole.py" --listen "127.0.0.254:$DNS_PORT" --tag "$STATE/blackhole"
+    # The broken second server of the "flaky" zones: SERVFAIL to everything.
+    start servfail "127.0.0.253:$DNS_PORT" "$STATE/log/servfail.log" \
+        "$PY" -S "$LAB_DIR/blackhole.py" --listen "127.0.0.253:$DNS_PORT" --servfail --tag "$STATE/servfail"
 
     while read -r label ip host chain key flags; do
         [ -n "$label" ] || continue

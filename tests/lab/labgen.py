@@ -40,11 +40,13 @@ TLD = "test."
 TTL = 60
 DNS_ADDR = "127.0.0.1"
 DEAD_ADDR = "127.0.0.254"
+SERVFAIL_ADDR = "127.0.0.253"   # tests/lab/blackhole.py --servfail
 NORMAL_START = "20200101000000Z"
 NORMAL_END = "20400101000000Z"
 EXPIRED_INCEPTION = "20200101000000"
 EXPIRED_EXPIRATION = "20210101000000"
-ZONE_MODES = ("signed", "unsigned", "bogus-ds", "expired", "dead", "split")
+ZONE_MODES = ("signed", "unsigned", "bogus-ds", "expired", "dead", "split",
+              "flaky")
 SERVER_FLAGS = ("no-starttls", "broken-tls", "leaf-only")
 ALGORITHM = "ECDSAP256SHA256"
 
@@ -99,6 +101,16 @@ def fqdn(name, where):
         if not LABEL_RE.match(label) or len(label) > 63:
             raise LabError("%s: bad name %r" % (where, name))
     return n
+
+
+def ipv6_available():
+    """Can a server listen on ::1 here?"""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sk:
+            sk.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 def under(name, zone):
@@ -167,6 +179,7 @@ class Table:
         self.records = []        # (owner, type, rdata, where)
         self.tlsa = []           # (owner, u, s, m, ref, bad, where)
         self.many = []           # domains of "many" directives
+        self.ipv6 = True         # False: the ::1 server was left out
 
 
 def parse_cases(path, smtp_port):
@@ -221,10 +234,17 @@ def parse_cases(path, smtp_port):
                 raise LabError("%s: bad server label %s" % (where, label))
             if any(s.label == label for s in t.servers):
                 raise LabError("%s: server label %s twice" % (where, label))
-            if not re.match(r"^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$", ip) or \
+            if ip == "::1":
+                # IPv6 loopback: one server at most; left out (with its
+                # AAAA record) where the machine has no IPv6 (LAB_IPV6=0)
+                if not ipv6_available():
+                    t.ipv6 = False
+                    continue
+            elif not re.match(r"^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$", ip) or \
                     any(int(x) > 255 for x in ip.split(".")):
-                raise LabError("%s: %s is not a 127/8 address" % (where, ip))
-            if ip in (DNS_ADDR, DEAD_ADDR) or \
+                raise LabError("%s: %s is not a 127/8 address or ::1" %
+                               (where, ip))
+            if ip in (DNS_ADDR, DEAD_ADDR, SERVFAIL_ADDR) or \
                     any(s.ip == ip for s in t.servers):
                 raise LabError("%s: address %s already used" % (where, ip))
             for fl in flags:
@@ -236,7 +256,8 @@ def parse_cases(path, smtp_port):
             t.servers.append(s)
             if case is not None:
                 case.servers.append(s)
-            t.records.append((s.host, "A", ip, where))
+            t.records.append((s.host, "AAAA" if ":" in ip else "A", ip,
+                              where))
         elif kw == "rr":
             need(3)
             owner = fqdn(args[0], where)
@@ -745,6 +766,9 @@ def generate(a):
                 for i in (0, 1):
                     f.write("%s %s@%d\n" % (z.name, DNS_ADDR,
                                              split_port(a.dns_port, i)))
+            elif z.mode == "flaky":
+                for addr in (DNS_ADDR, SERVFAIL_ADDR):
+                    f.write("%s %s@%d\n" % (z.name, addr, a.dns_port))
 
     # The same setup as one libunbound/unbound-host configuration file.
     # Note: libunbound has "test." among its default local zones (RFC 6761,
@@ -769,6 +793,11 @@ def generate(a):
                         "    stub-addr: %s@%d\n    stub-addr: %s@%d\n" %
                         (z.name, DNS_ADDR, split_port(a.dns_port, 0),
                          DNS_ADDR, split_port(a.dns_port, 1)))
+            elif z.mode == "flaky":
+                f.write("stub-zone:\n    name: \"%s\"\n"
+                        "    stub-addr: %s@%d\n    stub-addr: %s@%d\n" %
+                        (z.name, DNS_ADDR, a.dns_port, SERVFAIL_ADDR,
+                         a.dns_port))
 
     with open(os.path.join(state, "many-domains"), "w") as f:
         for d in t.many:
@@ -791,6 +820,7 @@ def generate(a):
                 ("LAB_DIR", os.path.dirname(os.path.abspath(__file__))),
                 ("LAB_DNS_ADDR", DNS_ADDR),
                 ("LAB_DEAD_ADDR", DEAD_ADDR),
+                ("LAB_IPV6", 1 if t.ipv6 else 0),
                 ("LAB_TLD", TLD),
                 ("LAB_TRUST_ANCHOR", os.path.join(state, "trust-anchor")),
                 ("LAB_STUBS", os.path.join(state, "stubs")),
