@@ -83,6 +83,19 @@ TlsaRecord ee_record_for(const CertFacts& c) {
     return r;
 }
 
+bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
+
+// The name after `marker` in libunbound's text, up to a blank or '>'.
+std::string name_after(const std::string& why, const std::string& marker) {
+    auto p = why.find(marker);
+    if (p == std::string::npos) return "";
+    p += marker.size();
+    auto e = why.find_first_of(" >", p);
+    std::string n = why.substr(p, e == std::string::npos ? std::string::npos : e - p);
+    if (n.size() > 1 && n.back() == '.') n.pop_back();
+    return n;
+}
+
 class Diagnosis {
 public:
     explicit Diagnosis(const CheckFacts& f) : f_(f) {}
@@ -138,12 +151,9 @@ private:
                 "fix the host findings below; until then DANE clients keep the mail queued");
         } else if (p.status == DomainStatus::defer) {
             if (f_.mx.security == DnsSecurity::bogus) {
+                BogusReason br = explain_bogus(f_.mx.why);
                 Finding& x = add(FindingCode::mx_bogus, "", "",
-                                 "the MX RRset of " + d + " fails DNSSEC validation: " + f_.mx.why,
-                                 "repair the DNSSEC chain to " + d +
-                                     ": the DS in the parent zone must match a DNSKEY of the zone, and "
-                                     "every RRSIG must be valid now; re-sign or fix the DS, then check "
-                                     "again");
+                                 "the MX RRset of " + d + " fails DNSSEC validation: " + br.what, br.fix);
                 x.evidence.push_back("validator: " + f_.mx.why);
             } else {
                 Finding& x = add(FindingCode::mx_lookup_failed, "", "",
@@ -221,9 +231,10 @@ private:
         bool address_failed = false;
         for (const auto& a : hf.addresses) {
             if (a.security == DnsSecurity::bogus) {
+                BogusReason br = explain_bogus(a.why);
                 Finding& x = add(FindingCode::address_bogus, n, "",
-                                 "the address records of " + a.owner + " fail DNSSEC validation: " + a.why,
-                                 "repair the DNSSEC chain of the zone holding " + a.owner);
+                                 "the address records of " + a.owner + " fail DNSSEC validation: " + br.what,
+                                 br.fix);
                 x.evidence.push_back("validator: " + a.why);
                 address_failed = true;
             } else if (a.security == DnsSecurity::failed) {
@@ -261,10 +272,9 @@ private:
             return;
         }
         if (t.security == DnsSecurity::bogus && h.verdict == HostVerdict::unreachable) {
+            BogusReason br = explain_bogus(t.why);
             Finding& x = add(FindingCode::tlsa_bogus, n, "",
-                             "the TLSA RRset at " + t.owner + " fails DNSSEC validation: " + t.why,
-                             "re-sign the zone holding " + t.owner +
-                                 " and check that every authoritative server serves the signed RRset");
+                             "the TLSA RRset at " + t.owner + " fails DNSSEC validation: " + br.what, br.fix);
             x.evidence.push_back("validator: " + t.why);
             return;
         }
@@ -663,6 +673,50 @@ private:
 };
 
 }  // namespace
+
+BogusReason explain_bogus(const std::string& why) {
+    BogusReason b;
+    // libunbound names the zone of the failing key ("for key Z.") or the
+    // RRset ("<NAME TYPE IN>"): the first is the zone to repair.
+    b.zone = name_after(why, "for key ");
+    if (b.zone.empty()) b.zone = name_after(why, "<");
+    std::string z = b.zone.empty() ? std::string("the zone") : b.zone;
+    b.known = true;
+    if (contains(why, "signature expired")) {
+        b.what = "an RRSIG of " + z + " has expired";
+        b.fix = "re-sign " + z + " and check that re-signing runs on schedule (dnssec-signzone from cron, "
+                "inline signing, OpenDNSSEC); signatures must outlive their TTLs";
+    } else if (contains(why, "before inception")) {
+        b.what = "an RRSIG of " + z + " is not valid yet (its inception is in the future)";
+        b.fix = "check the signer's clock, and re-sign " + z + " with an inception in the past";
+    } else if (contains(why, "have a DS") || contains(why, "DS hash mismatch") || contains(why, "no DS")) {
+        b.what = "the DS record in the parent zone matches no DNSKEY of " + z;
+        b.fix = "publish at the registrar (the parent zone) a DS of the key that now signs " + z +
+                "'s DNSKEY RRset (ldns-key2ds or dnssec-dsfromkey print it), and remove the stale DS "
+                "once it has expired from caches (RFC 6781 section 4.1.2)";
+    } else if (contains(why, "unknown keys") || contains(why, "no keys")) {
+        b.what = "the RRSIGs of " + z + " were made with a key its DNSKEY RRset does not hold";
+        b.fix = "publish the signing key in " + z + "'s DNSKEY RRset, or re-sign with the published key";
+    } else if (contains(why, "signature verification failed") || contains(why, "signature crypto failed") ||
+               contains(why, "verification failed")) {
+        b.what = "an RRSIG of " + z + " does not verify (records changed after signing, or a damaged signature)";
+        b.fix = "re-sign " + z + " and check that every authoritative server serves the signed copy";
+    } else if (contains(why, "no signatures") || contains(why, "no DNSSEC records") || contains(why, "unsigned")) {
+        b.what = "records of the signed zone " + z + " come without RRSIGs";
+        b.fix = "serve the signed zone file of " + z +
+                " on every authoritative server (a server with an unsigned copy, or a middlebox stripping "
+                "DNSSEC records?)";
+    } else if (contains(why, "indeterminate")) {
+        b.what = "no trust anchor covers the name, so its answers cannot be validated";
+        b.fix = "configure the root trust anchor (dns-root-data) or one for the zone";
+    } else {
+        b.known = false;
+        b.what = "DNSSEC validation failed in " + z;
+        b.fix = "repair the DNSSEC chain to " + z +
+                ": the DS in the parent must match a DNSKEY of the zone, and every RRSIG must be valid now";
+    }
+    return b;
+}
 
 const char* severity_name(Severity s) {
     switch (s) {

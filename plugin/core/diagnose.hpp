@@ -107,6 +107,17 @@ struct Finding {
 
 std::vector<Finding> diagnose(const CheckFacts& facts);
 
+// A validator's "why bogus" (libunbound's text) for a person: what is wrong,
+// in which zone, and the usual fix. `known` is false when the text matches
+// none of the usual causes; `what` and `fix` are then generic.
+struct BogusReason {
+    bool known = false;
+    std::string zone;  // the zone named in the text, or ""
+    std::string what;  // "the DS record in the parent matches no DNSKEY of bogus.test"
+    std::string fix;
+};
+BogusReason explain_bogus(const std::string& why);
+
 // The outcome of a check as an exit status (danesmtp(1), check):
 //   0 no error or warning; 1 an error; 3 the domain defers (MX lookup bogus
 //   or failed); 4 the domain receives no mail (null MX, NXDOMAIN); 5 warnings

@@ -318,6 +318,30 @@ BOOST_AUTO_TEST_CASE(authoritative_servers) {
     BOOST_CHECK_EQUAL(check_exit_status(f, v), 1);
 }
 
+BOOST_AUTO_TEST_CASE(validator_reasons_for_a_person) {
+    // Texts as libunbound 1.17 gives them for the lab's bogus cases.
+    BogusReason ds = explain_bogus(
+        "validation failure <bogus.test. MX IN>: no keys have a DS with algorithm ECDSAP256SHA256 from "
+        "127.0.0.1 and 127.0.0.1 for key bogus.test. while building chain of trust");
+    BOOST_CHECK(ds.known);
+    BOOST_CHECK_EQUAL(ds.zone, "bogus.test");
+    BOOST_CHECK(ds.what.find("DS record in the parent zone matches no DNSKEY of bogus.test") != std::string::npos);
+    BogusReason sig = explain_bogus(
+        "validation failure <_2525._tcp.mx.bogustlsa.dane.test. TLSA IN>: ECDSA signature verification failed "
+        "from 127.0.0.1 and 127.0.0.1 and 127.0.0.1");
+    BOOST_CHECK(sig.known);
+    BOOST_CHECK_EQUAL(sig.zone, "_2525._tcp.mx.bogustlsa.dane.test");
+    BOOST_CHECK(sig.what.find("does not verify") != std::string::npos);
+    BogusReason exp = explain_bogus("validation failure <expired.test. MX IN>: signature expired from 127.0.0.1 "
+                                    "for key expired.test. while building chain of trust");
+    BOOST_CHECK(exp.known);
+    BOOST_CHECK_EQUAL(exp.zone, "expired.test");
+    BOOST_CHECK(exp.what.find("has expired") != std::string::npos);
+    BogusReason other = explain_bogus("something new");
+    BOOST_CHECK(!other.known);
+    BOOST_CHECK(!other.fix.empty());
+}
+
 BOOST_AUTO_TEST_CASE(domain_level_outcomes) {
     CheckFacts f = one_host({});
     f.plan.status = DomainStatus::defer;
