@@ -2,6 +2,7 @@
 // gather.cpp - see gather.hpp.
 #include "check/gather.hpp"
 
+#include <ldns/ldns.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -29,6 +30,11 @@ namespace {
 using core::Bytes;
 
 constexpr std::uint16_t kTypeNs = 2;
+constexpr std::uint16_t kTypeDs = 43;
+constexpr std::uint16_t kTypeDnskey = 48;
+// Zones listed per check, and DS/DNSKEY records shown per zone.
+constexpr std::size_t kMaxZones = 16;
+constexpr std::size_t kMaxZoneKeys = 16;
 
 struct BioFree {
     void operator()(BIO* b) const { BIO_free(b); }
@@ -350,6 +356,45 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
             }
         }
         f.hosts.push_back(std::move(hf));
+    }
+    // The zones the secure answers came from (their RRSIGs' signers), with
+    // the DS -> DNSKEY link of each: libunbound answers from its cache.
+    std::vector<std::string> zones;
+    auto note_zone = [&](const core::DnsResult& res) {
+        if (res.security == core::DnsSecurity::secure && !res.signer.empty() && zones.size() < kMaxZones &&
+            std::find(zones.begin(), zones.end(), res.signer) == zones.end())
+            zones.push_back(res.signer);
+    };
+    for (const auto& res : r) note_zone(res);
+    std::vector<core::DnsQuery> zq;
+    for (const auto& z : zones) {
+        zq.push_back({z, kTypeDs});
+        zq.push_back({z, kTypeDnskey});
+    }
+    std::vector<core::DnsResult> za = zq.empty() ? std::vector<core::DnsResult>() : resolver.resolve(zq);
+    for (std::size_t i = 0; i < zones.size() && 2 * i + 1 < za.size(); ++i) {
+        core::ZoneFacts z;
+        z.name = zones[i];
+        const core::DnsResult& ds = za[2 * i];
+        const core::DnsResult& keys = za[2 * i + 1];
+        z.security = keys.security;
+        for (const auto& rd : ds.rdata) {
+            if (rd.size() < 4 || z.ds.size() == kMaxZoneKeys) continue;  // RFC 4034 section 5.1
+            core::DsFacts d;
+            d.key_tag = static_cast<std::uint16_t>(rd[0] << 8 | rd[1]);
+            d.algorithm = rd[2];
+            d.digest_type = rd[3];
+            z.ds.push_back(d);
+        }
+        for (const auto& rd : keys.rdata) {
+            if (rd.size() < 4 || z.dnskeys.size() == kMaxZoneKeys) continue;  // RFC 4034 section 2.1
+            core::DnskeyFacts k;
+            k.flags = static_cast<std::uint16_t>(rd[0] << 8 | rd[1]);
+            k.algorithm = rd[3];
+            k.key_tag = ldns_calc_keytag_raw(rd.data(), rd.size());  // RFC 4034 appendix B
+            z.dnskeys.push_back(k);
+        }
+        f.zones.push_back(std::move(z));
     }
     return f;
 }

@@ -102,6 +102,7 @@ public:
 
     std::vector<Finding> run() {
         domain();
+        zones();
         for (std::size_t i = 0; i < f_.plan.hosts.size() && i < f_.hosts.size(); ++i)
             host(f_.plan.hosts[i], f_.hosts[i]);
         return std::move(out_);
@@ -115,6 +116,28 @@ private:
                  std::string fix) {
         out_.push_back(Finding{c, std::move(host), std::move(address), std::move(summary), {}, std::move(fix)});
         return out_.back();
+    }
+
+    // RFC 8624 section 3.1 and 3.3: algorithms and DS digests signers must
+    // not (or should no longer) use; validators may treat them as insecure.
+    void zones() {
+        for (const auto& z : f_.zones) {
+            std::vector<std::string> weak;
+            for (const auto& k : z.dnskeys)
+                if (k.algorithm == 1 || k.algorithm == 3 || k.algorithm == 5 || k.algorithm == 6 ||
+                    k.algorithm == 7 || k.algorithm == 12)
+                    weak.push_back("DNSKEY " + std::to_string(k.key_tag) + " " + algorithm_name(k.algorithm));
+            for (const auto& d : z.ds)
+                if (d.digest_type == 1 || d.digest_type == 3)
+                    weak.push_back("DS " + std::to_string(d.key_tag) + " digest type " +
+                                   std::to_string(d.digest_type) + (d.digest_type == 1 ? " (SHA-1)" : " (GOST)"));
+            if (weak.empty()) continue;
+            Finding& x = add(FindingCode::zone_algorithm_weak, "", "",
+                             z.name + " uses " + weak.front() + (weak.size() > 1 ? " and more" : ""),
+                             "roll " + z.name + " to ECDSAP256SHA256(13) or ED25519(15) keys and SHA-256 DS "
+                             "digests (RFC 8624 section 3.1, 3.3; RFC 6781 section 4.1.4 for the rollover)");
+            x.evidence = weak;
+        }
     }
 
     bool any_host_has_tlsa() const {
@@ -673,6 +696,18 @@ private:
 };
 
 }  // namespace
+
+std::string algorithm_name(std::uint8_t a) {
+    // RFC 8624 section 3.1 registry names.
+    static const char* const names[] = {"",         "RSAMD5",          "DH",
+                                        "DSA",      "",                "RSASHA1",
+                                        "DSA-NSEC3-SHA1", "RSASHA1-NSEC3-SHA1", "RSASHA256",
+                                        "",         "RSASHA512",       "",
+                                        "ECC-GOST", "ECDSAP256SHA256", "ECDSAP384SHA384",
+                                        "ED25519",  "ED448"};
+    std::string n = a < sizeof names / sizeof names[0] ? names[a] : "";
+    return (n.empty() ? std::string("algorithm") : n) + "(" + std::to_string(a) + ")";
+}
 
 BogusReason explain_bogus(const std::string& why) {
     BogusReason b;

@@ -87,8 +87,27 @@ struct HostFacts {
     std::vector<AuthFacts> auth;        // that zone's servers, asked directly
 };
 
+// A zone on the way (the destination's, an MX host's, a TLSA owner's): its
+// DNSSEC state and the DS -> DNSKEY link, from validated answers.
+struct DsFacts {
+    std::uint16_t key_tag = 0;
+    std::uint8_t algorithm = 0, digest_type = 0;
+};
+struct DnskeyFacts {
+    std::uint16_t key_tag = 0, flags = 0;
+    std::uint8_t algorithm = 0;
+};
+struct ZoneFacts {
+    std::string name;
+    DnsSecurity security = DnsSecurity::failed;  // of its DNSKEY RRset
+    std::vector<DsFacts> ds;                     // in the parent
+    std::vector<DnskeyFacts> dnskeys;
+};
+std::string algorithm_name(std::uint8_t algorithm);  // "ECDSAP256SHA256(13)"
+
 struct CheckFacts {
     Plan plan;                     // as a DANE client decides it
+    std::vector<ZoneFacts> zones;  // the signed zones the answers came from
     bool single_host = false;      // HOST:PORT, not a domain
     std::int64_t now = 0;          // Unix seconds of the check
     unsigned warn_days = 7;        // RRSIG and certificate expiry warnings

@@ -121,6 +121,19 @@ std::string render_text(const CheckFacts& f, const std::vector<Finding>& finding
         if (p.implicit_mx) s += ", no MX: implicit";
         s += "\n";
     }
+    for (const auto& z : f.zones) {
+        s += "  zone " + safe(z.name) + ": " + security_name(z.security);
+        std::string ds, keys;
+        for (const auto& d : z.ds)
+            ds += (ds.empty() ? "" : ", ") + std::to_string(d.key_tag) + " " + algorithm_name(d.algorithm) +
+                  " digest " + std::to_string(d.digest_type);
+        for (const auto& k : z.dnskeys)
+            keys += (keys.empty() ? "" : ", ") + std::to_string(k.key_tag) + " " + algorithm_name(k.algorithm) +
+                    ((k.flags & 1) ? " KSK" : " ZSK");
+        if (!ds.empty()) s += "; DS " + ds;
+        if (!keys.empty()) s += "; DNSKEY " + keys;
+        s += "\n";
+    }
     s += "  outcome: " + std::string(domain_status_name(p.status));
     if (!p.reason.empty()) s += " (" + safe(p.reason) + ")";
     s += "\n";
@@ -216,7 +229,23 @@ std::string render_json(const CheckFacts& f, const std::vector<Finding>& finding
                     ",\"port\":" + std::to_string(p.port) + ",\"time\":" + js(iso(f.now)) +
                     ",\"single_host\":" + b(f.single_host) + ",\"status\":" + js(domain_status_name(p.status)) +
                     ",\"reason\":" + js(p.reason) + ",\"implicit_mx\":" + b(p.implicit_mx) +
-                    ",\"mx\":" + rrset_json(f.mx) + ",\"hosts\":[";
+                    ",\"mx\":" + rrset_json(f.mx) + ",\"zones\":[";
+    for (std::size_t i = 0; i < f.zones.size(); ++i) {
+        const ZoneFacts& z = f.zones[i];
+        s += std::string(i ? "," : "") + "{\"name\":" + js(z.name) + ",\"security\":" + js(security_name(z.security)) +
+             ",\"ds\":[";
+        for (std::size_t k = 0; k < z.ds.size(); ++k)
+            s += std::string(k ? "," : "") + "{\"key_tag\":" + std::to_string(z.ds[k].key_tag) +
+                 ",\"algorithm\":" + std::to_string(z.ds[k].algorithm) +
+                 ",\"digest_type\":" + std::to_string(z.ds[k].digest_type) + "}";
+        s += "],\"dnskeys\":[";
+        for (std::size_t k = 0; k < z.dnskeys.size(); ++k)
+            s += std::string(k ? "," : "") + "{\"key_tag\":" + std::to_string(z.dnskeys[k].key_tag) +
+                 ",\"algorithm\":" + std::to_string(z.dnskeys[k].algorithm) +
+                 ",\"flags\":" + std::to_string(z.dnskeys[k].flags) + "}";
+        s += "]}";
+    }
+    s += "],\"hosts\":[";
     for (std::size_t i = 0; i < p.hosts.size() && i < f.hosts.size(); ++i) {
         const HostPlan& h = p.hosts[i];
         const HostFacts& hf = f.hosts[i];

@@ -57,6 +57,15 @@ def hexstr(v, path):
         fail(path, "not lower-case hex")
 
 
+def zone(v, path):
+    obj(v, path, {"name": S, "security": SECURITY,
+                  "ds": [lambda x, p: obj(x, p, {"key_tag": N, "algorithm": N,
+                                                 "digest_type": N})],
+                  "dnskeys": [lambda x, p: obj(x, p, {"key_tag": N,
+                                                      "algorithm": N,
+                                                      "flags": N})]})
+
+
 def rrset(v, path):
     obj(v, path, {"owner": S, "security": SECURITY, "why": S, "ttl": N,
                   "rrsig_expires": (S, NULL)}, {"records": [S]})
@@ -109,7 +118,8 @@ def main():
         "schema": {"danesmtp-check/1"}, "domain": S, "port": N, "time": S,
         "single_host": B,
         "status": {"ok", "defer", "null MX", "no such domain"},
-        "reason": S, "implicit_mx": B, "mx": rrset, "hosts": [host],
+        "reason": S, "implicit_mx": B, "mx": rrset, "zones": [zone],
+        "hosts": [host],
         "findings": [finding], "errors": N, "warnings": N, "notes": N,
         "exit": {0, 1, 3, 4, 5}})
     counts = {"error": 0, "warning": 0, "note": 0}

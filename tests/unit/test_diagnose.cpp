@@ -342,6 +342,25 @@ BOOST_AUTO_TEST_CASE(validator_reasons_for_a_person) {
     BOOST_CHECK(!other.fix.empty());
 }
 
+BOOST_AUTO_TEST_CASE(weak_zone_algorithms) {
+    CheckFacts f = one_host({rec(3, 1, 1, fill(1, 32))});
+    ZoneFacts z;
+    z.name = "example.test";
+    z.security = DnsSecurity::secure;
+    z.ds.push_back({12345, 13, 2});
+    z.dnskeys.push_back({12345, 257, 13});
+    f.zones.push_back(z);
+    BOOST_CHECK(!has(diagnose(f), "zone-algorithm-weak"));
+    f.zones[0].dnskeys.push_back({54321, 256, 5});  // RSASHA1
+    f.zones[0].ds.push_back({12345, 13, 1});        // SHA-1 digest
+    auto v = diagnose(f);
+    BOOST_CHECK(has(v, "zone-algorithm-weak"));
+    for (const auto& x : v)
+        if (x.code == FindingCode::zone_algorithm_weak) BOOST_CHECK_EQUAL(x.evidence.size(), 2u);
+    BOOST_CHECK_EQUAL(algorithm_name(13), "ECDSAP256SHA256(13)");
+    BOOST_CHECK_EQUAL(algorithm_name(200), "algorithm(200)");
+}
+
 BOOST_AUTO_TEST_CASE(domain_level_outcomes) {
     CheckFacts f = one_host({});
     f.plan.status = DomainStatus::defer;
