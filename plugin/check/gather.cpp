@@ -290,7 +290,10 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
         // The records as discovery kept them (it parsed the same answer);
         // for a host whose TLSA RRset clients never query, none.
         hf.tlsa.tlsa = h.records;
-        bool queried = h.verdict != core::HostVerdict::unreachable &&
+        // An unreachable host's records are shown only when there are too
+        // many of them (that is why it is unreachable: too-many-records).
+        bool queried = (h.verdict != core::HostVerdict::unreachable ||
+                        r[hq[i].tlsa].rdata.size() > core::kMaxRecordsPerSet) &&
                        (h.address_security == core::DnsSecurity::secure || !h.records.empty());
         if (hf.tlsa.tlsa.empty() && queried) hf.tlsa.tlsa = tlsa_of(r[hq[i].tlsa]);
         for (const auto& [k, n] : hq[i].elsewhere) {

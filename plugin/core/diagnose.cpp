@@ -284,6 +284,7 @@ private:
                                  "sign the zone of " + n + " and publish its DS in the parent zone");
                 for (const auto& r : e.tlsa) x.evidence.push_back(zone_line(e.owner, r));
             }
+            handshakes(h, hf);  // opportunistic TLS: STARTTLS missing is still worth a warning
             return;
         }
         const RrsetFacts& t = hf.tlsa;

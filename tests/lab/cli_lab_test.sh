@@ -93,6 +93,11 @@ codes tanotsent 1 "ta-not-sent tlsa-no-match"
 codes split 5 "auth-disagree verified" "auth-failed"
 has '"via":"stub split.dane.test"' "check split"
 if python3 -c 'import json,sys; j=json.load(sys.stdin); a=j["hosts"][0]["authoritative"]; assert len(a)==2 and a[0]["serial"]!=a[1]["serial"] and {len(x["records"]) for x in a}=={1,2}, a' < "$T/out"; then ok; else bad "check split: the two servers' answers: $(cat "$T/out")"; fi
+codes mxliteral 3 "mx-address-literal all-hosts-unreachable"
+codes plainnotls 5 "starttls-missing-may domain-unsigned" "starttls-missing"
+codes pinning 5 "cert-pinning-only verified"
+codes usageswap 1 "usage-swapped tlsa-no-match"
+codes manytlsa 1 "too-many-records verified" "no-tlsa-partial"
 codes flaky 1 "auth-failed verified" "auth-disagree"
 has 'SERVFAIL' "check flaky"
 if [ "${LAB_IPV6:-0}" = 1 ]; then
