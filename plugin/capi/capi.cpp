@@ -771,6 +771,8 @@ int danesmtp_check(danesmtp_ctx* ctx, const char* name, const danesmtp_check_opt
                 "danesmtp_check: helo must be one word of at most 255 characters");
         g.timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
         g.warn_days = o->warn_days ? o->warn_days : 7;
+        require(o->time == DANESMTP_TIME_NOW || (o->time >= 0 && o->time <= 253402300799),
+                "danesmtp_check: time must be DANESMTP_TIME_NOW or Unix seconds up to the year 9999");
         g.now = o->time == DANESMTP_TIME_NOW ? static_cast<std::int64_t>(std::time(nullptr)) : o->time;
         g.digests = ctx->digests;
         g.deadline_ms = o->deadline_ms;

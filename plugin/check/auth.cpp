@@ -51,7 +51,8 @@ std::unique_ptr<ldns_pkt, PktFree> query(ldns_resolver* res, const std::string& 
     ldns_status st = ldns_resolver_query_status(&raw, res, qname.get(), type, LDNS_RR_CLASS_IN, 0);
     std::unique_ptr<ldns_pkt, PktFree> pkt(raw);
     if (st != LDNS_STATUS_OK || !pkt) {
-        *error = std::string("no answer (") + ldns_get_errorstr_by_id(st) + ")";
+        const char* why = ldns_get_errorstr_by_id(st);
+        *error = std::string("no answer (") + (why ? why : "error " + std::to_string(static_cast<int>(st))) + ")";
         return nullptr;
     }
     ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt.get());

@@ -68,7 +68,8 @@ std::string key_text(X509* x) {
     if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) return "RSA " + std::to_string(bits);
     if (id == EVP_PKEY_ED25519) return "Ed25519";
     if (id == EVP_PKEY_ED448) return "Ed448";
-    return std::string(OBJ_nid2sn(id)) + " " + std::to_string(bits);
+    const char* sn = OBJ_nid2sn(id);
+    return std::string(sn ? sn : "unknown key") + " " + std::to_string(bits);
 }
 
 core::RrsetFacts rrset(const std::string& owner, const core::DnsResult& r) {
@@ -84,7 +85,7 @@ core::RrsetFacts rrset(const std::string& owner, const core::DnsResult& r) {
 std::vector<core::TlsaRecord> tlsa_of(const core::DnsResult& r) {
     std::vector<core::TlsaRecord> out;
     for (const auto& rd : r.rdata) {
-        if (out.size() > core::kMaxRecordsPerSet) break;
+        if (out.size() > core::kMaxRecordsPerSet) break;  // enough to say "too many"; the count is rdata.size()
         try {
             out.push_back(core::parse_tlsa_rdata(rd.data(), rd.size()));
         } catch (const Error&) {
@@ -110,6 +111,7 @@ core::ProbeFacts handshake(const core::HostPlan& h, const std::string& address, 
     p.cipher = pr.cipher;
     p.error = pr.error;
     if (!pr.tls) return p;
+    if (!pr.chain_error.empty()) p.error = "chain not kept whole: " + pr.chain_error;
     tls::Chain chain;
     std::string der_all, pem_all;
     for (const auto& der : pr.chain) {
@@ -133,7 +135,9 @@ core::ProbeFacts handshake(const core::HostPlan& h, const std::string& address, 
         p.chain_sha256[0] = tls::digest(1, reinterpret_cast<const std::uint8_t*>(der_all.data()), der_all.size());
     if (!pem_all.empty())
         p.chain_sha256[1] = tls::digest(1, reinterpret_cast<const std::uint8_t*>(pem_all.data()), pem_all.size());
-    if (h.verdict == core::HostVerdict::dane && !chain.empty() && chain.size() == p.chain.size()) {
+    // Judged only whole: a chain cut short would be judged on what is left.
+    if (h.verdict == core::HostVerdict::dane && pr.chain_error.empty() && !chain.empty() &&
+        chain.size() == p.chain.size() && p.chain.size() == pr.chain.size()) {
         tls::VerifyRequest req;
         req.records = &h.records;
         req.chain = &chain;
@@ -311,14 +315,18 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
         }
         // Every authoritative server of the zone holding a secure TLSA
         // RRset: the zone is the RRSIG's signer.
+        // Not when the TLSA owner is a CNAME (RFC 7671 section 7): the
+        // signer is then the target's zone, whose servers know nothing of
+        // the owner's name.
         const std::string& signer = r[hq[i].tlsa].signer;
         if (o.authoritative && hf.tlsa.security == core::DnsSecurity::secure && !hf.tlsa.tlsa.empty() &&
-            !signer.empty()) {
+            !signer.empty() && r[hq[i].tlsa].canonical.empty()) {
             hf.zone = signer;
             auto cached = auth_servers.find(signer);
             if (cached == auth_servers.end())
                 cached = auth_servers.emplace(signer, servers_of(resolver, signer, o)).first;
             for (const auto& [server, via] : cached->second) {
+                if (past_deadline()) break;  // the servers left are not listed
                 AuthAnswer a = ask_authoritative(server, signer, hf.tlsa.owner, std::min(o.timeout_ms, 5000u));
                 core::AuthFacts af;
                 af.server = server;

@@ -84,7 +84,8 @@ int check_many(danesmtp_ctx* ctx, const std::vector<std::string>& domains, danes
     std::map<std::string, std::size_t> by_outcome, by_code;
     int worst = 0;  // 0 < 5 (warnings) < 1 (errors, defer, no mail, not checked)
     bool progress = isatty(STDERR_FILENO) != 0;
-    auto work = [&] {
+    bool failed_worker = false;
+    auto work_loop = [&] {
         for (;;) {
             std::size_t i = next.fetch_add(1);
             if (i >= domains.size()) return;
@@ -116,8 +117,9 @@ int check_many(danesmtp_ctx* ctx, const std::vector<std::string>& domains, danes
             }
             if (progress) std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", done, domains.size(), domains[i].c_str());
             if (json) {
-                if (rep)
-                    std::cout << danesmtp_report_render(rep.get(), DANESMTP_REPORT_JSON, 0) << "\n";
+                const char* text = rep ? danesmtp_report_render(rep.get(), DANESMTP_REPORT_JSON, 0) : nullptr;
+                if (text)
+                    std::cout << text << "\n";
                 else
                     std::cout << "{\"schema\":\"danesmtp-check-error/1\",\"domain\":" << json_string(domains[i].c_str())
                               << ",\"error\":" << json_string(err.c_str()) << "}\n";
@@ -128,6 +130,17 @@ int check_many(danesmtp_ctx* ctx, const std::vector<std::string>& domains, danes
                 std::cout << "\n";
             }
             std::cout.flush();
+        }
+    };
+    auto work = [&] {
+        try {
+            work_loop();
+        } catch (const std::exception& e) {
+            // Nothing may leave a worker thread (std::terminate): say it and stop taking domains.
+            std::lock_guard<std::mutex> lock(mu);
+            std::cerr << "danesmtp: check --from: " << e.what() << "\n";
+            failed_worker = true;
+            next.store(domains.size());
         }
     };
     std::vector<std::thread> pool;
@@ -142,6 +155,7 @@ int check_many(danesmtp_ctx* ctx, const std::vector<std::string>& domains, danes
     if (by_code.empty()) sum << " none";
     for (const auto& [k, v] : by_code) sum << " " << k << "=" << v;
     sum << "\n";
+    if (failed_worker) return 1;
     return worst == 0 ? 0 : worst == 1 ? 5 : 1;
 }
 
@@ -201,18 +215,20 @@ int cmd_check(int argc, char** argv) {
         throw UsageError{lib_error(t.name, rc)};
     }
     std::unique_ptr<danesmtp_report, ReportFree> rep(raw);
-    if (json) {
-        std::cout << danesmtp_report_render(rep.get(), DANESMTP_REPORT_JSON, 0) << "\n";
-        return danesmtp_report_status(rep.get());
-    }
-    if (nagios) {
-        std::cout << danesmtp_report_render(rep.get(), DANESMTP_REPORT_NAGIOS, 0);
-        return danesmtp_report_nagios(rep.get());
-    }
     unsigned flags = has_flag(a, "--brief") ? DANESMTP_REPORT_BRIEF : 0;
     if (colour == "always" || (colour == "auto" && isatty(STDOUT_FILENO))) flags |= DANESMTP_REPORT_COLOUR;
-    std::cout << danesmtp_report_render(rep.get(), DANESMTP_REPORT_TEXT, flags);
-    return danesmtp_report_status(rep.get());
+    const char* text = danesmtp_report_render(rep.get(), json ? DANESMTP_REPORT_JSON : nagios ? DANESMTP_REPORT_NAGIOS
+                                                                                           : DANESMTP_REPORT_TEXT,
+                                              json || nagios ? 0 : flags);
+    if (!text) {
+        if (nagios) {
+            std::cout << "DANE UNKNOWN - " << t.name << ": " << lib_error("report", DANESMTP_E_NOMEM) << "\n";
+            return 3;
+        }
+        throw UsageError{lib_error("report", DANESMTP_E_NOMEM)};
+    }
+    std::cout << text << (json ? "\n" : "");
+    return nagios ? danesmtp_report_nagios(rep.get()) : danesmtp_report_status(rep.get());
 }
 
 }  // namespace cli

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // main.cpp - the `danesmtp` command-line tool for mail administrators:
 // dispatches to one file per sub-command (common.hpp says which).
+#include <csignal>
 #include <iostream>
 #include <string>
 
@@ -9,6 +10,9 @@
 using namespace cli;
 
 int main(int argc, char** argv) {
+    // A peer that resets a connection must not kill the tool (the library
+    // also blocks SIGPIPE around its own writes).
+    std::signal(SIGPIPE, SIG_IGN);
     try {
         if (argc < 2) throw UsageError{"no command given"};
         std::string cmd = argv[1];

@@ -313,7 +313,7 @@ private:
         }
         if (t.tlsa.size() > kMaxRecordsPerSet) {
             Finding& x = add(FindingCode::too_many_records, n, "",
-                             std::to_string(t.tlsa.size()) + " TLSA records at " + t.owner,
+                             "more than " + std::to_string(kMaxRecordsPerSet) + " TLSA records at " + t.owner,
                              "publish a handful of records: the current and the next key");
             x.evidence.push_back(h.reason);
             return;
@@ -367,14 +367,16 @@ private:
                                  "there are no records); fix or remove the server from the NS RRset");
             x.evidence.push_back(a.server + ": " + a.error);
         }
+        // Only different TLSA RRsets count: serials alone differ for a while
+        // after every change, and for ever with several signers (RFC 8901).
         bool differ = false;
-        for (auto* a : answered) differ |= a->tlsa != answered[0]->tlsa || a->serial != answered[0]->serial;
+        for (auto* a : answered) differ |= a->tlsa != answered[0]->tlsa;
         if (!differ) return;
         std::int64_t newest = 0;
         for (auto* a : answered) newest = std::max(newest, a->serial);
         Finding& x = add(FindingCode::auth_disagree, n, "",
-                         "the authoritative servers of " + hf.zone + " disagree about " + hf.tlsa.owner +
-                             " (SOA serials or TLSA records differ)",
+                         "the authoritative servers of " + hf.zone + " serve different TLSA RRsets at " +
+                             hf.tlsa.owner,
                          "make the lagging servers transfer the zone (serial " + std::to_string(newest) +
                              "): check NOTIFY and zone transfers (AXFR/IXFR) from the primary; until every server "
                              "serves the new records, do not switch keys");
@@ -593,7 +595,16 @@ private:
                 if (tls_required) failed.push_back(&p);
                 continue;
             }
-            if (!p.judged) continue;
+            if (!p.judged) {
+                if (h.verdict != HostVerdict::dane) continue;  // nothing to judge against
+                Finding& x = add(FindingCode::chain_not_judged, n, where,
+                                 "the chain " + p.address + " presents could not be judged: " +
+                                     (p.error.empty() ? std::string("no certificate") : p.error),
+                                 "present a chain of at most 32 certificates of at most 64 KiB each, leaf first");
+                x.evidence.push_back(p.error);
+                failed.push_back(&p);
+                continue;
+            }
             if (p.verdict.outcome == Outcome::authenticated) {
                 passed.push_back(&p);
                 if (p.verdict.record.usage == kUsageDaneTa) {
@@ -618,9 +629,13 @@ private:
             if (failed_keys.insert(leaf).second || said) {
                 std::string fix = p.chain.empty()
                                       ? std::string("make the server present a certificate")
-                                      : "publish \"" + zone_line(hf.tlsa.owner, ee_record_for(p.chain[0])) +
-                                            "\" (the key " + p.address + " presents) beside the records of the "
-                                            "other keys in use; or configure the server with the key the records name";
+                                      : "if " + p.chain[0].subject + " with SPKI SHA2-256 " + leaf.substr(0, 16) +
+                                            "... is your server's key (confirm on the server: `danesmtp tlsa --host " +
+                                            n + " KEY.pem`; a different key here may also mean the path from this "
+                                            "checker is intercepted), publish \"" +
+                                            zone_line(hf.tlsa.owner, ee_record_for(p.chain[0])) +
+                                            "\" beside the records of the other keys in use; otherwise configure "
+                                            "the server with the key the records name";
                 Finding& x = add(FindingCode::tlsa_no_match, n, where,
                                  "no usable TLSA record at " + hf.tlsa.owner + " matches the chain " + p.address +
                                      " presents" + (p.algorithms == "any" ? "" : " to a client offering " + p.algorithms) +

@@ -35,7 +35,10 @@ std::string js(const std::string& s) {
             case '\n': out += "\\n"; break;
             case '\t': out += "\\t"; break;
             default:
-                if (c < 0x20 || c == 0x7f) {
+                if (c < 0x20 || c >= 0x7f) {
+                    // Control bytes, and every byte past ASCII: the text comes
+                    // from DNS, certificates and servers, and need not be
+                    // UTF-8; as \u00XX the JSON stays valid whatever it was.
                     char buf[8];
                     std::snprintf(buf, sizeof buf, "\\u%04x", c);
                     out += buf;
@@ -51,7 +54,7 @@ std::string js(const std::string& s) {
 std::string safe(const std::string& s) {
     std::string out;
     for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) {
+        if (c < 0x20 || c >= 0x7f) {  // C0, DEL and C1 controls, and anything not ASCII
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\%03o", c);
             out += buf;

@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "core/dname.hpp"
+#include "core/sigpipe.hpp"
 #include "core/error.hpp"
 #include "core/names.hpp"
 
@@ -30,6 +31,7 @@ namespace danesmtp::dns {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using core::SigpipeBlock;
 
 bool readable(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
 
@@ -100,42 +102,6 @@ FILE* quiet_log() {
     static FILE* f = std::fopen("/dev/null", "w");
     return f;
 }
-
-// SigpipeBlock - SIGPIPE blocked in this thread while libunbound writes to
-// its pipes; a SIGPIPE raised meanwhile is taken off the pending set before
-// the old mask comes back. (A write to a broken pipe raises SIGPIPE in the
-// writing thread, so blocking it here is enough.)
-class SigpipeBlock {
-public:
-    SigpipeBlock() {
-        sigemptyset(&pipe_);
-        sigaddset(&pipe_, SIGPIPE);
-        sigset_t pending;
-        sigemptyset(&pending);
-        sigpending(&pending);
-        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-        pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-    }
-    ~SigpipeBlock() {
-        if (!was_pending_) {
-            sigset_t pending;
-            sigemptyset(&pending);
-            sigpending(&pending);
-            if (sigismember(&pending, SIGPIPE) == 1) {
-                timespec zero{0, 0};
-                while (sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
-                }
-            }
-        }
-        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-    }
-    SigpipeBlock(const SigpipeBlock&) = delete;
-    SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
-private:
-    sigset_t pipe_, old_;
-    bool was_pending_ = false;
-};
 
 struct PktFree {
     void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }

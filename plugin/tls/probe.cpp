@@ -11,10 +11,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
+#include "core/sigpipe.hpp"
 #include "tls/chain.hpp"
 #include "tls/openssl.hpp"
 
@@ -58,11 +62,37 @@ bool connect_with_timeout(int fd, const sockaddr* sa, socklen_t len, unsigned ti
             return false;
         }
     }
-    fcntl(fd, F_SETFL, flags);
-    timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    return true;
+    return true;  // the socket stays non-blocking: every wait is a poll() to the deadline
+}
+
+using Clock = std::chrono::steady_clock;
+
+// wait_for - poll `fd` for `events` until `deadline`; false on timeout or error.
+bool wait_for(int fd, short events, Clock::time_point deadline) {
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return false;
+        pollfd p{fd, events, 0};
+        int rc = poll(&p, 1, static_cast<int>(std::min<long long>(left, 60000)));
+        if (rc > 0) return true;
+        if (rc < 0 && errno != EINTR) return false;
+    }
+}
+
+// Text from the server, for a person and for JSON: printable ASCII kept,
+// every other byte as \xHH (an SMTP banner may carry anything).
+std::string clean(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        }
+    }
+    return out;
 }
 
 // Reads SMTP replies through a buffer (one recv per segment, not per byte).
@@ -70,19 +100,26 @@ bool connect_with_timeout(int fd, const sockaddr* sa, socklen_t len, unsigned ti
 // text injected before the handshake must never count as a reply after it.
 class Reader {
 public:
-    explicit Reader(int fd) : fd_(fd) {}
-    // One SMTP reply (all its lines). Returns the code, or -1.
+    Reader(int fd, Clock::time_point deadline) : fd_(fd), deadline_(deadline) {}
+    // One SMTP reply (all its lines). Returns the code, or -1: at most
+    // kMaxReply bytes (every byte counts, kept or not) before the deadline.
     int reply(std::string* text) {
         std::string line;
         text->clear();
+        std::size_t seen = 0;
         for (;;) {
             if (pos_ == len_) {
                 ssize_t n = recv(fd_, buf_, sizeof buf_, 0);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                    if (!wait_for(fd_, POLLIN, deadline_)) return -1;
+                    continue;
+                }
                 if (n <= 0) return -1;
                 pos_ = 0;
                 len_ = static_cast<std::size_t>(n);
             }
             char c = buf_[pos_++];
+            if (++seen > kMaxReply) return -1;
             if (c == '\n') {
                 if (!line.empty() && line.back() == '\r') line.pop_back();
                 *text += line + "\n";
@@ -91,22 +128,33 @@ public:
                     return std::atoi(line.substr(0, 3).c_str());
                 }
                 line.clear();
-            } else if (line.size() < 4096) {
+            } else if (line.size() < 1024) {
                 line.push_back(c);
             }
-            if (text->size() > 65536) return -1;
         }
     }
 
 private:
+    static constexpr std::size_t kMaxReply = 65536;
     int fd_;
+    Clock::time_point deadline_;
     char buf_[4096];
     std::size_t pos_ = 0, len_ = 0;
 };
 
-bool send_line(int fd, const std::string& s) {
+bool send_line(int fd, const std::string& s, Clock::time_point deadline) {
     std::string l = s + "\r\n";
-    return send(fd, l.data(), l.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(l.size());
+    std::size_t done = 0;
+    while (done < l.size()) {
+        ssize_t n = send(fd, l.data() + done, l.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            if (!wait_for(fd, POLLOUT, deadline)) return false;
+            continue;
+        }
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
 }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -185,14 +233,17 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
     if (!connect_with_timeout(fd.get(), reinterpret_cast<sockaddr*>(&ss), len, timeout_ms, &p.error))
         return p;
     p.connected = true;
+    // The whole session after connecting is bounded too: a server that
+    // dribbles a byte now and then must not keep the check for ever.
+    const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(3ull * timeout_ms);
     std::string reply;
-    Reader in(fd.get());
+    Reader in(fd.get(), deadline);
     if (in.reply(&reply) != 220) {
-        p.error = "no SMTP greeting: " + first_line(reply);
+        p.error = "no SMTP greeting: " + clean(first_line(reply));
         return p;
     }
-    if (!send_line(fd.get(), "EHLO " + helo) || in.reply(&reply) != 250) {
-        p.error = "EHLO refused: " + first_line(reply);
+    if (!send_line(fd.get(), "EHLO " + helo, deadline) || in.reply(&reply) != 250) {
+        p.error = "EHLO refused: " + clean(first_line(reply));
         return p;
     }
     for (std::size_t pos = 0; pos < reply.size();) {
@@ -202,12 +253,12 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
         if (l.size() >= 12 && strncasecmp(l.c_str() + 4, "STARTTLS", 8) == 0) p.starttls_offered = true;
     }
     if (!p.starttls_offered) {
-        send_line(fd.get(), "QUIT");
+        send_line(fd.get(), "QUIT", deadline);
         p.error = "STARTTLS not offered";
         return p;
     }
-    if (!send_line(fd.get(), "STARTTLS") || in.reply(&reply) != 220) {
-        p.error = "STARTTLS refused: " + first_line(reply);
+    if (!send_line(fd.get(), "STARTTLS", deadline) || in.reply(&reply) != 220) {
+        p.error = "STARTTLS refused: " + clean(first_line(reply));
         return p;
     }
     SSL_CTX* ctx = client_context(algorithms);
@@ -215,13 +266,34 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
         p.error = "cannot set up a TLS client: " + openssl_error();
         return p;
     }
+    // OpenSSL writes with write(2): a peer that resets the connection would
+    // raise SIGPIPE in the host process. Blocked for this thread meanwhile.
+    core::SigpipeBlock no_sigpipe;
     SSL* ssl = SSL_new(ctx);
+    if (!ssl) {
+        p.error = "cannot set up a TLS client: " + openssl_error();
+        return p;
+    }
     if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
     SSL_set_fd(ssl, fd.get());
-    if (SSL_connect(ssl) != 1) {
+    int rc = 0;
+    for (;;) {  // non-blocking handshake, bounded by the deadline
+        rc = SSL_connect(ssl);
+        if (rc == 1) break;
+        int e = SSL_get_error(ssl, rc);
+        if (e == SSL_ERROR_WANT_READ && wait_for(fd.get(), POLLIN, deadline)) continue;
+        if (e == SSL_ERROR_WANT_WRITE && wait_for(fd.get(), POLLOUT, deadline)) continue;
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            ERR_clear_error();
+            rc = -2;  // timed out
+        }
+        break;
+    }
+    if (rc != 1) {
         unsigned long e = ERR_get_error();
         char buf[256] = "handshake failed";
-        if (e) ERR_error_string_n(e, buf, sizeof buf);
+        if (rc == -2) std::snprintf(buf, sizeof buf, "no handshake within %u ms", 3 * timeout_ms);
+        else if (e) ERR_error_string_n(e, buf, sizeof buf);
         p.error = std::string("TLS handshake failed: ") + buf;
         ERR_clear_error();
     } else {
@@ -229,15 +301,28 @@ Probe probe(const std::string& address, unsigned port, const std::string& sni,
         p.tls_version = SSL_get_version(ssl);
         p.cipher = SSL_get_cipher_name(ssl);
         STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
-        for (int i = 0; chain && i < sk_X509_num(chain) && i < static_cast<int>(kMaxChainLength); ++i) {
+        int count = chain ? sk_X509_num(chain) : 0;
+        for (int i = 0; i < count; ++i) {
+            if (i == static_cast<int>(kMaxChainLength)) {
+                p.chain_error = "more than " + std::to_string(kMaxChainLength) + " certificates";
+                break;
+            }
             unsigned char* der = nullptr;
             int n = i2d_X509(sk_X509_value(chain, i), &der);
-            if (n > 0 && static_cast<std::size_t>(n) <= kMaxCertificateSize) p.chain.emplace_back(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
+            if (n <= 0 || static_cast<std::size_t>(n) > kMaxCertificateSize) {
+                OPENSSL_free(der);
+                p.chain_error = "certificate " + std::to_string(i) +
+                                (n <= 0 ? " does not encode" : " is over " + std::to_string(kMaxCertificateSize) + " bytes");
+                break;
+            }
+            p.chain.emplace_back(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
             OPENSSL_free(der);
         }
+        // QUIT and close; neither waits (the socket is non-blocking).
         std::string q = "QUIT\r\n";
         SSL_write(ssl, q.data(), static_cast<int>(q.size()));
         SSL_shutdown(ssl);
+        ERR_clear_error();
     }
     SSL_free(ssl);
     return p;

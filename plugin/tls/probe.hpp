@@ -22,11 +22,15 @@ struct Probe {
     std::string tls_version;           // "TLSv1.3"
     std::string cipher;
     std::vector<std::string> chain;    // DER certificates as presented, leaf first
-    std::string error;                 // what went wrong, when something did
+    std::string chain_error;           // not all of the chain kept: why (then `chain` is
+                                       // only its first part and must not be judged)
+    std::string error;                 // what went wrong, when something did (printable
+                                       // ASCII: server text has other bytes as \xHH)
 };
 
 // probe - talk to address:port (IPv4 or IPv6 literal). `sni` may be empty.
-// Stops after collecting the chain; every step is bounded by timeout_ms.
+// Stops after collecting the chain; connecting is bounded by timeout_ms,
+// the session after it by 3 x timeout_ms in all.
 // At most kMaxChainLength certificates of at most kMaxCertificateSize
 // bytes each are kept (chain.hpp).
 Probe probe(const std::string& address, unsigned port, const std::string& sni,
