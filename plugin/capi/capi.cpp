@@ -327,6 +327,29 @@ danesmtp_plan* make_plan(danesmtp::core::Plan p) {
     return out.release();
 }
 
+// ContextResolver - where a call's answers come from: the shared cache when
+// it holds them, else this process's resolver, started (and self-tested)
+// only then: a delivery process whose answers are all cached forks no
+// resolver. One per call; not copied or moved (the callback points at it).
+class ContextResolver {
+public:
+    explicit ContextResolver(danesmtp_ctx* ctx)
+        : ctx_(ctx),
+          caching_(cache_of(ctx, &cache_why_), ctx->scope, [this](std::string* why) -> danesmtp::core::Resolver* {
+              if (!resolver_) resolver_ = resolver_of(ctx_, why);
+              return resolver_.get();
+          }) {}
+    ContextResolver(const ContextResolver&) = delete;
+    ContextResolver& operator=(const ContextResolver&) = delete;
+    danesmtp::core::Resolver& get() { return caching_; }
+
+private:
+    danesmtp_ctx* ctx_;
+    std::string cache_why_;
+    std::shared_ptr<danesmtp::dns::UnboundResolver> resolver_;
+    danesmtp::dns::CachingResolver caching_;
+};
+
 int lookup(danesmtp_ctx* ctx, const char* name, unsigned int port, danesmtp_plan** out,
            bool domain) {
     if (out) *out = nullptr;
@@ -334,21 +357,12 @@ int lookup(danesmtp_ctx* ctx, const char* name, unsigned int port, danesmtp_plan
         require(ctx && name && out, "lookup: NULL argument");
         require(port > 0 && port <= 65535, "lookup: port must be 1-65535");
         std::string normalized = danesmtp::core::normalize_name(name);
-        // Answers come from the shared cache when it holds them, else from
-        // this process's resolver, started (and self-tested) only then: a
-        // delivery process whose answers are all cached forks no resolver.
-        std::string cache_why;
-        danesmtp::dns::AnswerCache* cache = cache_of(ctx, &cache_why);
-        std::shared_ptr<danesmtp::dns::UnboundResolver> resolver;
-        danesmtp::dns::CachingResolver r(cache, ctx->scope, [&](std::string* why) -> danesmtp::core::Resolver* {
-            if (!resolver) resolver = resolver_of(ctx, why);
-            return resolver.get();
-        });
+        ContextResolver r(ctx);
         danesmtp::core::Plan p;
         if (domain) {
-            p = danesmtp::core::plan_domain(r, normalized, static_cast<std::uint16_t>(port), ctx->config.policy);
+            p = danesmtp::core::plan_domain(r.get(), normalized, static_cast<std::uint16_t>(port), ctx->config.policy);
         } else {
-            p = danesmtp::core::plan_host(r, normalized, static_cast<std::uint16_t>(port), ctx->config.policy);
+            p = danesmtp::core::plan_host(r.get(), normalized, static_cast<std::uint16_t>(port), ctx->config.policy);
         }
         *out = make_plan(std::move(p));
     });
@@ -778,15 +792,9 @@ int danesmtp_check(danesmtp_ctx* ctx, const char* name, const danesmtp_check_opt
         g.deadline_ms = o->deadline_ms;
         g.stubs = ctx->config.resolver.stubs;
         std::string normalized = danesmtp::core::normalize_name(name);
-        std::string cache_why;
-        danesmtp::dns::AnswerCache* cache = cache_of(ctx, &cache_why);
-        std::shared_ptr<danesmtp::dns::UnboundResolver> resolver;
-        danesmtp::dns::CachingResolver r(cache, ctx->scope, [&](std::string* why) -> danesmtp::core::Resolver* {
-            if (!resolver) resolver = resolver_of(ctx, why);
-            return resolver.get();
-        });
+        ContextResolver r(ctx);
         auto rep = std::make_unique<danesmtp_report>();
-        rep->facts = danesmtp::check::gather(r, normalized, ctx->config.policy, g);
+        rep->facts = danesmtp::check::gather(r.get(), normalized, ctx->config.policy, g);
         rep->findings = danesmtp::core::diagnose(rep->facts);
         danesmtp::core::render_nagios(rep->facts, rep->findings, &rep->nagios);
         *out = rep.release();

@@ -149,7 +149,7 @@ std::string render_text(const CheckFacts& f, const std::vector<Finding>& finding
         s += "\n";
         if (!h.canonical.empty()) s += "  CNAME to " + safe(h.canonical) + "\n";
         s += "  addresses (" + std::string(security_name(h.address_security)) + "):";
-        for (const auto& a : h.addresses) s += " " + a;
+        for (const auto& a : h.addresses) s += " " + safe(a);
         s += "\n";
         if (hf.tlsa.security != DnsSecurity::failed || !hf.tlsa.owner.empty()) {
             s += "  TLSA at " + safe(hf.tlsa.owner) + " (" + security_name(hf.tlsa.security);
@@ -165,7 +165,7 @@ std::string render_text(const CheckFacts& f, const std::vector<Finding>& finding
         if (!hf.auth.empty()) {
             s += "  authoritative servers of " + safe(hf.zone) + ":\n";
             for (const auto& a : hf.auth) {
-                s += "    " + a.server + " (" + safe(a.via) + "): ";
+                s += "    " + safe(a.server) + " (" + safe(a.via) + "): ";
                 if (!a.answered) {
                     s += safe(a.error) + "\n";
                     continue;
@@ -185,9 +185,9 @@ std::string render_text(const CheckFacts& f, const std::vector<Finding>& finding
                               : (level == "Cleartext" && h.verdict == HostVerdict::may) ? c.yellow()
                                                                                         : c.red();
             if (level == "Untrusted" && !pr.judged && h.verdict != HostVerdict::dane) col = c.yellow();
-            s += "  " + pr.address + (pr.algorithms == "any" ? "" : " (" + pr.algorithms + ")") + ": " + col + level +
+            s += "  " + safe(pr.address) + (pr.algorithms == "any" ? "" : " (" + safe(pr.algorithms) + ")") + ": " + col + level +
                  c.off();
-            if (pr.tls) s += " " + pr.tls_version + " " + pr.cipher;
+            if (pr.tls) s += " " + safe(pr.tls_version) + " " + safe(pr.cipher);
             if (pr.judged) s += ": " + safe(pr.verdict.reason);
             else if (!pr.error.empty()) s += ": " + safe(pr.error);
             s += "\n";
@@ -196,7 +196,7 @@ std::string render_text(const CheckFacts& f, const std::vector<Finding>& finding
                 const CertFacts& ce = pr.chain[d];
                 std::string m = matched_list(ce, hf.tlsa.tlsa);
                 s += "    depth " + std::to_string(d) + ": " + safe(ce.subject) + "\n";
-                s += "      issuer " + safe(ce.issuer) + "; " + ce.key + "; " + day(ce.not_before) + " to " +
+                s += "      issuer " + safe(ce.issuer) + "; " + safe(ce.key) + "; " + day(ce.not_before) + " to " +
                      day(ce.not_after) + "\n";
                 s += "      cert SHA2-256 " + hex_encode(ce.association[0][1]) + "\n";
                 s += "      SPKI SHA2-256 " + hex_encode(ce.association[1][1]) + "\n";
@@ -214,7 +214,7 @@ std::string render_text(const CheckFacts& f, const std::vector<Finding>& finding
         std::string tag = sv == Severity::error ? "ERROR  " : sv == Severity::warning ? "WARNING" : "NOTE   ";
         s += "  " + col + tag + c.off() + " " + finding_code(x.code);
         if (!x.host.empty()) s += "  " + safe(x.host);
-        if (!x.address.empty()) s += " [" + x.address + "]";
+        if (!x.address.empty()) s += " [" + safe(x.address) + "]";
         s += "\n          " + safe(x.summary) + "\n";
         for (const auto& e : x.evidence) s += "          | " + safe(e) + "\n";
         if (sv != Severity::note || x.code == FindingCode::next_key_published)
@@ -317,7 +317,7 @@ std::string render_nagios(const CheckFacts& f, const std::vector<Finding>& findi
     std::string first_error, first_warning;
     for (const auto& x : findings) {
         Severity sv = finding_severity(x.code);
-        std::string what = std::string(finding_code(x.code)) + (x.host.empty() ? "" : " " + x.host);
+        std::string what = std::string(finding_code(x.code)) + (x.host.empty() ? "" : " " + safe(x.host));
         if (sv == Severity::error && errors++ == 0) first_error = what;
         if (sv == Severity::warning && warnings++ == 0) first_warning = what;
     }
