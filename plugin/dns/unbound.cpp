@@ -139,6 +139,7 @@ std::string cname_target(const std::string& qname, const ub_result* r, std::vect
     // arithmetic (RFC 1982), read relative to now.
     *sig_expires = 0;
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    ldns_rdf* last_signer = nullptr;
     for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); ++i) {
         const ldns_rr* rr = ldns_rr_list_rr(answer, i);
         // RDATA fields: type covered, algorithm, labels, original TTL,
@@ -152,8 +153,10 @@ std::string cname_target(const std::string& qname, const ub_result* r, std::vect
         // The signer's name (index 7) is the apex of the zone that signed
         // the last RRset of the answer: where its authoritative servers are.
         if (ldns_rr_rd_count(rr) >= 8 && ldns_rr_rdf(rr, 7) && ldns_rdf_get_type(ldns_rr_rdf(rr, 7)) == LDNS_RDF_TYPE_DNAME)
-            *signer = core::presentation(ldns_rr_rdf(rr, 7));
+            last_signer = ldns_rr_rdf(rr, 7);
     }
+    // Printed once, not per RRSIG: this runs for every answer an MTA gets.
+    if (last_signer) *signer = core::presentation(last_signer);
     for (int step = 0;; ++step) {
         const ldns_rdf* next = nullptr;
         for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); ++i) {
