@@ -8,6 +8,10 @@
 #   tests/lab/lab.sh status STATE    show what is running (exit 1 if not all)
 #   tests/lab/lab.sh set-tlsa STATE OWNER "U S M REF"   change a TLSA RRset
 #   tests/lab/lab.sh restart STATE nsd|unbound|IP       kill one process, start it again
+#   tests/lab/lab.sh sync-secondary STATE   NOTIFY the dynamic zones' NSD secondary
+#                                           and wait until it serves BIND's serial
+#   tests/lab/lab.sh reload STATE IP        SIGHUP the SMTP server on IP (a
+#                                           "reloadable" one reads its chain again)
 #   (faults: a file STATE/faults/IP/die or .../stall, see tests/lab/smtpd.py)
 #
 # PKI is a directory made by tests/pki/make-pki.sh.  The zones, hosts and
@@ -47,7 +51,11 @@
 #   procs          "PID KIND WHAT LOGFILE" per process (KIND nsd or smtpd)
 #   servers        "LABEL IP HOSTNAME CHAIN KEY FLAGS" per SMTP server
 #   many-domains   the domains of the "many" directives, one per line
-#   extra-nsd      "KIND CONF ADDR:PORT" per NSD of the split zones
+#   extra-nsd      "KIND CONF ADDR:PORT" per NSD of the split zones, and the
+#                  NSD secondary of the dynamic zones
+#   bind/          the dynamic zones' BIND 9: named.conf, the unsigned zone
+#                  files, roll-key.conf (TSIG key granted TLSA updates) and
+#                  other-key.conf (a key granted nothing)
 #   spool/IP/      messages received by the SMTP server on IP (*.eml)
 #   log/           nsd.log and smtpd-IP.log
 #   zones/ keys/ certs/ nsd/ run/   generated data and runtime files
@@ -57,6 +65,9 @@
 #   LAB_DNS_PORT LAB_SMTP_PORT LAB_STATE LAB_PKI LAB_DIR LAB_DNS_ADDR
 #   LAB_DEAD_ADDR LAB_TLD LAB_TRUST_ANCHOR LAB_STUBS LAB_UNBOUND_CONF
 #   LAB_CERTS LAB_SPOOL
+#   with dynamic zones: LAB_BIND (ADDR@PORT of BIND), LAB_SECONDARY (of its
+#   NSD secondary), LAB_TSIG_KEY, LAB_TSIG_OTHER_KEY (BIND key files),
+#   LAB_DYNAMIC_ZONES
 #   LAB_ZONES LAB_CASES (case ids) LAB_SERVERS (server labels)
 #   per case ID:  LAB_DOMAIN_ID LAB_EXPECT_ID LAB_HOSTS_ID (server labels)
 #   per server LABEL (e.g. mx_ee, mx1_prefbogus):  LAB_HOST_LABEL (IP)
@@ -64,7 +75,7 @@
 #                 LAB_FLAGS_LABEL (none, no-starttls or broken-tls)
 #   per lab leaf: LAB_LEAF_NAME (its leaf+int+root chain; dots become _)
 #
-# Needs nsd, ldnsutils, openssl, python3 (standard library), coreutils.
+# Needs nsd, bind9 (named, dnssec-keygen, tsig-keygen), ldnsutils, openssl, python3 (standard library), coreutils.
 # Only loopback addresses are used.  Processes are stopped by PID only.
 set -eu
 
@@ -83,6 +94,8 @@ usage() {
 usage: $prog up STATE PKI
        $prog set-tlsa STATE OWNER "U S M pki:NAME|lab:NAME|hex:HEX"
        $prog restart STATE nsd|unbound|IP
+       $prog sync-secondary STATE
+       $prog reload STATE IP
        $prog down STATE
        $prog status STATE
 EOF
@@ -292,7 +305,8 @@ do_up() {
     for f in root.pem int.pem int.key ee-ec.pem ee-ec.key ee-rsa.pem; do
         [ -f "$pki/$f" ] || fail "$pki/$f missing: not a make-pki.sh directory"
     done
-    for c in nsd nsd-checkconf ldns-keygen ldns-signzone ldns-key2ds openssl \
+    for c in nsd nsd-checkconf ldns-keygen ldns-signzone ldns-key2ds ldns-notify \
+             named dnssec-keygen dnssec-dsfromkey tsig-keygen openssl \
              "$PYTHON"; do
         command -v "$c" >/dev/null 2>&1 || fail "$c not found"
     done
@@ -308,7 +322,7 @@ do_up() {
 
     do_down "$STATE"
     rm -rf -- "$STATE/certs" "$STATE/keys" "$STATE/zones" "$STATE/nsd" \
-        "$STATE/log" "$STATE/spool" "$STATE/run"
+        "$STATE/log" "$STATE/spool" "$STATE/run" "$STATE/bind" "$STATE/nsd-secondary"
     rm -f -- "$STATE/trust-anchor" "$STATE/stubs" "$STATE/lab.env" \
         "$STATE/servers" "$STATE/unbound.conf" "$STATE/extra-nsd"
 
@@ -338,6 +352,24 @@ do_up() {
     start nsd-stripped "127.0.0.1:$STRIPPED_PORT" "$STATE/log/nsd-stripped.log" \
         nsd -d -c "$STATE/nsd-stripped/nsd.conf"
     echo "LAB_STRIPPED_DNS=127.0.0.1@$STRIPPED_PORT" >> "$STATE/lab.env"
+    # BIND 9 for the dynamic zones; their NSD secondary (in extra-nsd) asks
+    # it for the zone once at start, so BIND must answer first.
+    if [ -f "$STATE/bind/named.conf" ]; then
+        start named "127.0.0.1:$BIND_PORT" "$STATE/log/named.out" \
+            named -f -c "$STATE/bind/named.conf"
+        for zone in $(sed -n 's/^zone "\([^"]*\)".*/\1/p' "$STATE/bind/named.conf"); do
+            "$PY" -S "$LAB_DIR/labgen.py" probe --port "$BIND_PORT" --zone "$zone" \
+                --signed --timeout "$WAIT_TIMEOUT" ||
+                fail "named does not serve $zone signed: $(tail -n 5 "$STATE/log/named.log" 2>/dev/null)"
+        done
+        {
+            echo "LAB_BIND=127.0.0.1@$BIND_PORT"
+            echo "LAB_SECONDARY=127.0.0.1@$((BIND_PORT + 1))"
+            echo "LAB_TSIG_KEY=$STATE/bind/roll-key.conf"
+            echo "LAB_TSIG_OTHER_KEY=$STATE/bind/other-key.conf"
+            echo "LAB_DYNAMIC_ZONES=$(sed -n 's/^zone "\([^"]*\)".*/\1/p' "$STATE/bind/named.conf" | paste -sd, -)"
+        } >> "$STATE/lab.env"
+    fi
     # The two servers of each "split" zone (STATE/extra-nsd): one with the
     # zone as published, one lagging behind (older serial, records missing).
     while read -r kind conf addr; do
@@ -419,7 +451,37 @@ do_set_tlsa() {
     sleep 1
 }
 
+# sync-secondary STATE: NOTIFY the NSD secondary of each dynamic zone and
+# wait (up to 10 s) until it serves the serial BIND serves.
+do_sync_secondary() {
+    local state=$1 zone
+    # shellcheck disable=SC1091
+    . "$state/lab.env"
+    [ -n "${LAB_BIND:-}" ] || fail "this lab has no dynamic zone"
+    PY=$("$PYTHON" -c 'import sys; print(sys.executable)')
+    for zone in ${LAB_DYNAMIC_ZONES//,/ }; do
+        ldns-notify -z "$zone" -p "${LAB_SECONDARY#*@}" "${LAB_SECONDARY%@*}" >/dev/null ||
+            fail "ldns-notify failed for $zone"
+        "$PY" -S "$LAB_DIR/labgen.py" probe --port "${LAB_SECONDARY#*@}" --zone "$zone" \
+            --serial-of "${LAB_BIND#*@}" --timeout 10 || fail "the secondary did not catch up on $zone"
+    done
+}
+
+# reload STATE IP: SIGHUP the lab SMTP server on IP.
+do_reload() {
+    local state=$1 ip=$2 pid kind w
+    while read -r pid kind w _; do
+        if [ "$kind" = smtpd ] && [ "$w" = "$ip:$SMTP_PORT" ] && is_ours "$pid" "$state"; then
+            kill -HUP "$pid"
+            sleep 0.2
+            return 0
+        fi
+    done <"$state/procs"
+    fail "no SMTP server of this lab on $ip"
+}
+
 DNS_ADDR_PORT=127.0.0.1:$DNS_PORT
+BIND_PORT=$((DNS_PORT + 4))
 
 [ "$#" -ge 1 ] || usage
 cmd=$1
@@ -432,6 +494,14 @@ case $cmd in
     set-tlsa)
         [ "$#" -eq 3 ] || usage
         do_set_tlsa "$1" "$2" "$3"
+        ;;
+    sync-secondary)
+        [ "$#" -eq 1 ] || usage
+        do_sync_secondary "$(cd -- "$1" && pwd)"
+        ;;
+    reload)
+        [ "$#" -eq 2 ] || usage
+        do_reload "$(cd -- "$1" && pwd)" "$2"
         ;;
     restart)
         [ "$#" -eq 2 ] || usage

@@ -14,6 +14,8 @@ NOOP, HELP, VRFY, QUIT; anything else gets 500.  One thread per connection.
 
 STARTTLS presents every certificate of CHAIN.pem, in file order (leaf
 first), with the key from KEY.pem, and records the SNI name the client sent.
+SIGHUP reads CHAIN.pem and KEY.pem again (a key rollover); sessions already
+in TLS keep their chain.
 After STARTTLS the client must say EHLO/HELO again.
 
 --cert2/--key2 a second certificate of another key type (RSA beside EC):
@@ -358,16 +360,32 @@ class Server:
         self.spool = Spool(opts.spool)
         self.fault_dir = opts.fault_dir
         self.tls_state = threading.local()
+        self.opts = opts
         self.ctx = None
         if not self.no_starttls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(opts.cert, opts.key)
-            if opts.cert2:
-                # a second key type: OpenSSL keeps one certificate per key
-                # type and picks by the client's signature algorithms
-                ctx.load_cert_chain(opts.cert2, opts.key2)
-            ctx.sni_callback = self.on_sni
-            self.ctx = ctx
+            self.ctx = self.make_ctx()
+
+    def make_ctx(self):
+        opts = self.opts
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(opts.cert, opts.key)
+        if opts.cert2:
+            # a second key type: OpenSSL keeps one certificate per key
+            # type and picks by the client's signature algorithms
+            ctx.load_cert_chain(opts.cert2, opts.key2)
+        ctx.sni_callback = self.on_sni
+        return ctx
+
+    def reload(self):
+        """SIGHUP: read the certificate and key files again (a key
+        rollover: sessions from now on present the new chain)."""
+        if self.no_starttls:
+            return
+        try:
+            self.ctx = self.make_ctx()
+            log.info("reloaded %s", self.opts.cert)
+        except (OSError, ssl.SSLError) as e:
+            log.error("reload failed, keeping the old chain: %s", e)
 
     def fault(self, name, take=False):
         """The text of fault file NAME, or None when it is not switched on;
@@ -474,7 +492,9 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     os.makedirs(opts.spool, exist_ok=True)
     try:
-        Server(opts).serve(opts.pidfile)
+        server = Server(opts)
+        signal.signal(signal.SIGHUP, lambda signum, frame: server.reload())
+        server.serve(opts.pidfile)
     except Stop as e:
         log.info("stopping on signal %s", e.args[0])
         return 0
