@@ -143,7 +143,8 @@ lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done build/tsan/lab-tests
 	DANESMTP_REQUIRE_RESOLVER=$$([ "$$(id -u)" = 0 ] && echo 1 || echo 0) DANESMTP_LAB=$(LAB) LD_LIBRARY_PATH=$(B) valgrind -q --error-exitcode=9 --child-silent-after-fork=yes \
 	  --leak-check=full --errors-for-leak-kinds=definite,indirect ./$(B)/lab-tests --report_level=short \
 	  && DANESMTP_LAB=$(LAB) TSAN_OPTIONS=halt_on_error=1 ./build/tsan/lab-tests --run_test=$(TSAN_LAB_TESTS) --report_level=short \
-	  && LD_LIBRARY_PATH=$(B) sh tests/lab/cli_lab_test.sh $(CLI) $(LAB); \
+	  && LD_LIBRARY_PATH=$(B) sh tests/lab/cli_lab_test.sh $(CLI) $(LAB) \
+	  && LD_LIBRARY_PATH=$(B) bash tests/lab/rollover_test.sh $(CLI) $(LAB); \
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # The real exim4 (Debian's exim4-daemon-heavy) delivering through the plugin.
@@ -156,7 +157,8 @@ exim-test: $(LIB) $(DAEMON) $(CLIENT) $(TSAN)/danesmtpd $(PKI)/.done
 	python3 tests/service_test.py $(B)
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
 	python3 tests/service_stress.py $(TSAN)/danesmtpd $(B) $(LAB) \
-	  && bash tests/exim/exim_test.sh $(B) $(LAB); rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
+	  && bash tests/exim/exim_test.sh $(B) $(LAB) && bash tests/exim/rollover_exim_test.sh $(B) $(LAB); \
+	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # Soak: the real exim4 delivering SOAK_MESSAGES (default 1000) messages to
 # the lab while faults are injected (tests/soak/soak.sh); not in make check.

@@ -88,9 +88,9 @@ extern "C" {
 
 /* Version of this header. The SONAME major is DANESMTP_VERSION_MAJOR. */
 #define DANESMTP_VERSION_MAJOR 1
-#define DANESMTP_VERSION_MINOR 2
+#define DANESMTP_VERSION_MINOR 3
 #define DANESMTP_VERSION_PATCH 0
-#define DANESMTP_VERSION_STRING "1.2.0"
+#define DANESMTP_VERSION_STRING "1.3.0"
 
 /* The library's version string, "1.1.0". */
 DANESMTP_API const char *danesmtp_version(void);
@@ -437,6 +437,84 @@ DANESMTP_API size_t danesmtp_report_finding_count(const danesmtp_report *report)
 DANESMTP_API const char *danesmtp_report_finding_code(const danesmtp_report *report, size_t index);
 DANESMTP_API int danesmtp_report_finding_severity(const danesmtp_report *report, size_t index);
 DANESMTP_API const char *danesmtp_report_finding_host(const danesmtp_report *report, size_t index);
+
+/* ---- Key rollover (RFC 7671 sections 8.1, 8.4) --------------------------- */
+
+/* `danesmtp rollover` as a library call. One host's TLSA RRset at
+ * _PORT._tcp.HOST, through the context's resolver, every authoritative
+ * server of its zone asked directly, and (check, remove) a STARTTLS
+ * handshake with each address of the host:
+ *   PLAN    the RRset to publish now (CURRENT's and NEXT's records, for the
+ *           usages and selectors in use; "3 1 1" when none), how long to
+ *           wait (the TLSA TTL as served, the zone's refresh), what to keep
+ *           after the switch, what is missing now
+ *   CHECK   the gate: status 0 only when NEXT's record is served, secure, by
+ *           every authoritative server and has been for at least the TTL
+ *           (the first time it was seen so is kept in state_file); after the
+ *           switch, confirms every address presents NEXT
+ *   ADD     a dynamic update (RFC 2136, TSIG) adding NEXT's missing records
+ *   REMOVE  one removing CURRENT's records; refused while an address
+ *           presents a chain only they match
+ * ADD and REMOVE send nothing with DANESMTP_ROLLOVER_DRY_RUN (the update is
+ * then rendered as an nsupdate script). Files are PEM (a certificate, a
+ * chain leaf first, a key, or a certificate with its key) or DER. Returns
+ * DANESMTP_E_PARSE or DANESMTP_E_INVALID for a file or TSIG key that cannot
+ * be used (danesmtp_last_error says which and why); every DNS, server or
+ * update failure is a finding of the result instead. Since 1.3. */
+#define DANESMTP_ROLLOVER_OPTIONS_VERSION 1
+#define DANESMTP_ROLLOVER_PLAN 0
+#define DANESMTP_ROLLOVER_CHECK 1
+#define DANESMTP_ROLLOVER_ADD 2
+#define DANESMTP_ROLLOVER_REMOVE 3
+#define DANESMTP_ROLLOVER_NO_PROBE 0x1 /* no handshakes (REMOVE: no safety check) */
+#define DANESMTP_ROLLOVER_DRY_RUN 0x2  /* ADD, REMOVE: send nothing */
+typedef struct danesmtp_rollover_options {
+    unsigned int version;         /* DANESMTP_ROLLOVER_OPTIONS_VERSION */
+    int action;                   /* DANESMTP_ROLLOVER_* */
+    unsigned int port;            /* 0: 25 */
+    unsigned int flags;           /* DANESMTP_ROLLOVER_NO_PROBE, _DRY_RUN */
+    const unsigned char *current; /* PLAN, REMOVE: the key in service now */
+    size_t current_len;
+    const char *current_name;     /* for messages ("CURRENT" when NULL) */
+    const unsigned char *next;    /* PLAN, CHECK, ADD: the key to come */
+    size_t next_len;
+    const char *next_name;
+    const char *state_file;       /* CHECK; NULL: /var/lib/danesmtp/rollover.state */
+    const char *server;           /* ADD, REMOVE: "ADDR[@PORT]"; NULL: the zone's
+                                     primary (its SOA MNAME) on port 53 */
+    const char *tsig_key;         /* ADD, REMOVE: a BIND key clause or
+                                     "[ALG:]NAME:SECRET" (nsupdate -k / -y) */
+    unsigned int ttl;             /* ADD: 0 = the RRset's TTL as served */
+    unsigned int timeout_ms;      /* per query or connection step; 0: 10000 */
+    int64_t time;                 /* DANESMTP_TIME_NOW or Unix seconds */
+} danesmtp_rollover_options;
+#define DANESMTP_ROLLOVER_OPTIONS_INIT { DANESMTP_ROLLOVER_OPTIONS_VERSION, DANESMTP_ROLLOVER_PLAN, 25, 0, \
+    NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, 10000, DANESMTP_TIME_NOW }
+
+typedef struct danesmtp_rollover danesmtp_rollover;
+DANESMTP_API int danesmtp_rollover_run(danesmtp_ctx *ctx, const char *host,
+                                       const danesmtp_rollover_options *options,
+                                       danesmtp_rollover **out);
+DANESMTP_API void danesmtp_rollover_free(danesmtp_rollover *result);
+/* The result as text, owned by it:
+ *   DANESMTP_ROLLOVER_TEXT      for a person
+ *   DANESMTP_ROLLOVER_JSON      one object, schema "danesmtp-rollover/1"
+ *   DANESMTP_ROLLOVER_NSUPDATE  ADD, REMOVE: the update as an nsupdate(1)
+ *                               script ("" when nothing changes) */
+#define DANESMTP_ROLLOVER_TEXT 0
+#define DANESMTP_ROLLOVER_JSON 1
+#define DANESMTP_ROLLOVER_NSUPDATE 2
+DANESMTP_API const char *danesmtp_rollover_render(danesmtp_rollover *result, int format);
+/* The exit status of `danesmtp rollover` (danesmtp(1)): 0 done / gate open,
+ * 1 wait, 3 not ready (NEXT missing or lagging, an early switch, an unsafe
+ * removal), 4 DNS (not secure, unsigned, no DS, state file), 5 the files
+ * (same key, a key of no certificate given, no issuer for DANE-TA),
+ * 6 the update failed or was refused. */
+DANESMTP_API int danesmtp_rollover_status(const danesmtp_rollover *result);
+/* Seconds until the gate opens (CHECK with status 1), else 0. */
+DANESMTP_API long long danesmtp_rollover_wait(const danesmtp_rollover *result);
+DANESMTP_API size_t danesmtp_rollover_finding_count(const danesmtp_rollover *result);
+DANESMTP_API const char *danesmtp_rollover_finding_code(const danesmtp_rollover *result, size_t index);
 
 /* ---- Publishing records ----------------------------------------------- */
 

@@ -436,6 +436,49 @@ static void test_verify(void) {
     free(intder);
 }
 
+/* danesmtp_rollover_run (1.3): every argument error is refused before any
+ * DNS is asked; accessors of NULL are harmless. */
+static void test_rollover_arguments(void) {
+    danesmtp_ctx *ctx = NULL;
+    danesmtp_rollover *r = (danesmtp_rollover *)&ctx;
+    danesmtp_rollover_options o = DANESMTP_ROLLOVER_OPTIONS_INIT;
+    const unsigned char pem[] = "-----BEGIN CERTIFICATE-----\n";
+    CHECK(danesmtp_ctx_new(&ctx, NULL) == DANESMTP_OK);
+    CHECK(danesmtp_rollover_run(NULL, "mx.example.net", &o, &r) == DANESMTP_E_INVALID);
+    CHECK(r == NULL);
+    CHECK(danesmtp_rollover_run(ctx, NULL, &o, &r) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_rollover_run(ctx, "mx.example.net", NULL, &r) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_rollover_run(ctx, "mx.example.net", &o, NULL) == DANESMTP_E_INVALID);
+    /* PLAN needs CURRENT and NEXT. */
+    CHECK(danesmtp_rollover_run(ctx, "mx.example.net", &o, &r) == DANESMTP_E_INVALID);
+    CHECK(strstr(danesmtp_last_error(), "needs CURRENT") != NULL);
+    o.version = 99;
+    CHECK(danesmtp_rollover_run(ctx, "mx.example.net", &o, &r) == DANESMTP_E_INVALID);
+    CHECK(strstr(danesmtp_last_error(), "version") != NULL);
+    o.version = DANESMTP_ROLLOVER_OPTIONS_VERSION;
+    o.action = 7;
+    CHECK(danesmtp_rollover_run(ctx, "mx.example.net", &o, &r) == DANESMTP_E_INVALID);
+    o.action = DANESMTP_ROLLOVER_ADD;
+    o.next = pem;
+    o.next_len = sizeof pem - 1;
+    /* An update needs a TSIG key, unless it is a dry run. */
+    CHECK(danesmtp_rollover_run(ctx, "mx.example.net", &o, &r) == DANESMTP_E_INVALID);
+    CHECK(strstr(danesmtp_last_error(), "TSIG") != NULL);
+    o.next = NULL;
+    CHECK(danesmtp_rollover_run(ctx, "mx.example.net", &o, &r) == DANESMTP_E_INVALID);
+    o.next = pem;
+    o.port = 70000;
+    CHECK(danesmtp_rollover_run(ctx, "mx.example.net", &o, &r) == DANESMTP_E_INVALID);
+    CHECK(r == NULL);
+    CHECK(danesmtp_rollover_status(NULL) == DANESMTP_E_INVALID);
+    CHECK(danesmtp_rollover_wait(NULL) == 0);
+    CHECK(danesmtp_rollover_render(NULL, DANESMTP_ROLLOVER_TEXT) == NULL);
+    CHECK(danesmtp_rollover_finding_count(NULL) == 0);
+    CHECK(danesmtp_rollover_finding_code(NULL, 0) == NULL);
+    danesmtp_rollover_free(NULL);
+    danesmtp_ctx_free(ctx);
+}
+
 int main(void) {
     test_versions_and_strings();
     test_options();
@@ -443,6 +486,7 @@ int main(void) {
     test_records();
     test_names();
     test_verify();
+    test_rollover_arguments();
     printf("capi_test: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

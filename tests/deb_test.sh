@@ -80,6 +80,7 @@ if [ "$(id -u)" = 0 ] && command -v update-exim4.conf >/dev/null 2>&1 &&
     check "packages install" 'dpkg -i "$D/libdanesmtp1_${V}_amd64.deb" "$D/danesmtp_${V}_amd64.deb" >"$X/dpkg.out" 2>&1'
     check "installed: the cache directory belongs to Debian-exim, mode 700" \
         '[ "$(stat -c %U:%a /var/cache/danesmtp)" = Debian-exim:700 ]'
+    check "installed: /var/lib/danesmtp for the rollover state" '[ "$(stat -c %U:%a /var/lib/danesmtp)" = root:755 ]'
     check "installed: /etc/danesmtp.conf names the cache" 'grep -q "^cache = /var/cache/danesmtp/answers.mdb" /etc/danesmtp.conf'
     check "installed: danesmtpd and its unit (as Debian-exim, not enabled)" \
         '/usr/sbin/danesmtpd --version >/dev/null && grep -q "^User=Debian-exim" /lib/systemd/system/danesmtpd.service && ! ls /etc/systemd/system/*/danesmtpd.service >/dev/null 2>&1'
@@ -95,7 +96,7 @@ if [ "$(id -u)" = 0 ] && command -v update-exim4.conf >/dev/null 2>&1 &&
     if [ -n "$saved" ]; then cp -p "$saved" "$LM"; else rm -f "$LM"; fi
     check "rolled back: inert again" 'update-exim4.conf && exim4 -bV >/dev/null && ! exim4 -bP transport danesmtp_smtp >/dev/null 2>&1'
     check "purge" 'dpkg --purge danesmtp libdanesmtp1 >/dev/null 2>&1'
-    check "purged: no snippet, no /etc/danesmtp.conf, no cache" '! ls -d /etc/exim4/conf.d/*/*danesmtp* /etc/danesmtp.conf /var/cache/danesmtp >/dev/null 2>&1'
+    check "purged: no snippet, no /etc/danesmtp.conf, no cache" '! ls -d /etc/exim4/conf.d/*/*danesmtp* /etc/danesmtp.conf /var/cache/danesmtp /var/lib/danesmtp >/dev/null 2>&1'
     check "purged: exim4 -bV" 'update-exim4.conf && exim4 -bV >/dev/null'
 fi
 finish deb_test

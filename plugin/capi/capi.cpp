@@ -29,6 +29,8 @@
 #include <sstream>
 
 #include "check/gather.hpp"
+#include "check/rollover.hpp"
+#include "core/rollover.hpp"
 #include "core/config.hpp"
 #include "core/diagnose.hpp"
 #include "core/discovery.hpp"
@@ -112,6 +114,13 @@ struct danesmtp_report {
     std::mutex mu;               // guards rendered
     std::string rendered[3][4];  // [format][flags & 3], made on first use
     int nagios = 3;
+};
+
+struct danesmtp_rollover {
+    danesmtp::core::RolloverFacts facts;
+    danesmtp::core::RolloverOutcome outcome;
+    std::mutex mu;               // guards rendered
+    std::string rendered[3];     // made on first use
 };
 
 namespace {
@@ -847,6 +856,93 @@ int danesmtp_report_finding_severity(const danesmtp_report* report, size_t index
 const char* danesmtp_report_finding_host(const danesmtp_report* report, size_t index) {
     if (!report || index >= report->findings.size()) return nullptr;
     return report->findings[index].host.c_str();
+}
+
+int danesmtp_rollover_run(danesmtp_ctx* ctx, const char* host, const danesmtp_rollover_options* options,
+                          danesmtp_rollover** out) {
+    if (out) *out = nullptr;
+    return guard([&] {
+        require(ctx && host && options && out, "danesmtp_rollover_run: NULL argument");
+        const danesmtp_rollover_options* o = options;
+        if (o->version != DANESMTP_ROLLOVER_OPTIONS_VERSION)
+            throw Error(ErrorCode::invalid_argument, "danesmtp_rollover_run: unknown options version");
+        require(o->action >= DANESMTP_ROLLOVER_PLAN && o->action <= DANESMTP_ROLLOVER_REMOVE,
+                "danesmtp_rollover_run: unknown action");
+        require(o->port <= 65535, "danesmtp_rollover_run: port must be 1-65535");
+        require(o->timeout_ms <= 600000, "danesmtp_rollover_run: timeout_ms must be at most 600000");
+        require(o->ttl <= 2147483647u, "danesmtp_rollover_run: ttl must be at most 2147483647");
+        require(o->time == DANESMTP_TIME_NOW || (o->time >= 0 && o->time <= 253402300799),
+                "danesmtp_rollover_run: time must be DANESMTP_TIME_NOW or Unix seconds up to the year 9999");
+        constexpr std::size_t kMaxFile = 1u << 20;
+        require((o->current || !o->current_len) && (o->next || !o->next_len), "danesmtp_rollover_run: NULL file with a length");
+        require(o->current_len <= kMaxFile && o->next_len <= kMaxFile, "danesmtp_rollover_run: a file over 1 MiB");
+        using danesmtp::core::RolloverAction;
+        danesmtp::check::RolloverOptions r;
+        r.action = static_cast<RolloverAction>(o->action);
+        bool needs_current = r.action == RolloverAction::plan || r.action == RolloverAction::remove;
+        bool needs_next = r.action != RolloverAction::remove;
+        require(!needs_current || o->current_len, "danesmtp_rollover_run: this action needs CURRENT");
+        require(!needs_next || o->next_len, "danesmtp_rollover_run: this action needs NEXT");
+        bool publish = r.action == RolloverAction::add || r.action == RolloverAction::remove;
+        require(!publish || (o->flags & DANESMTP_ROLLOVER_DRY_RUN) || (o->tsig_key && *o->tsig_key),
+                "danesmtp_rollover_run: an update needs a TSIG key (or DANESMTP_ROLLOVER_DRY_RUN)");
+        r.port = static_cast<std::uint16_t>(o->port ? o->port : 25);
+        if (o->current_len) r.current.assign(reinterpret_cast<const char*>(o->current), o->current_len);
+        if (o->next_len) r.next.assign(reinterpret_cast<const char*>(o->next), o->next_len);
+        r.current_name = o->current_name ? o->current_name : "CURRENT";
+        r.next_name = o->next_name ? o->next_name : "NEXT";
+        if (o->state_file) r.state_file = o->state_file;
+        r.probe = (o->flags & DANESMTP_ROLLOVER_NO_PROBE) == 0;
+        r.dry_run = (o->flags & DANESMTP_ROLLOVER_DRY_RUN) != 0;
+        if (o->server) r.server = o->server;
+        if (o->tsig_key) r.tsig = o->tsig_key;
+        r.ttl = o->ttl;
+        r.timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
+        r.now = o->time == DANESMTP_TIME_NOW ? static_cast<std::int64_t>(std::time(nullptr)) : o->time;
+        r.digests = ctx->digests;
+        r.stubs = ctx->config.resolver.stubs;
+        std::string normalized = danesmtp::core::normalize_name(host);
+        ContextResolver resolver(ctx);
+        auto res = std::make_unique<danesmtp_rollover>();
+        res->facts = danesmtp::check::rollover(resolver.get(), normalized, r);
+        res->outcome = danesmtp::core::rollover_evaluate(res->facts);
+        *out = res.release();
+    });
+}
+
+void danesmtp_rollover_free(danesmtp_rollover* result) { delete result; }
+
+const char* danesmtp_rollover_render(danesmtp_rollover* result, int format) {
+    if (!result || format < 0 || format > 2) return nullptr;
+    const char* text = nullptr;
+    int rc = guard([&] {
+        std::lock_guard<std::mutex> lock(result->mu);
+        std::string& slot = result->rendered[format];
+        if (slot.empty()) {
+            if (format == DANESMTP_ROLLOVER_TEXT) slot = danesmtp::core::render_rollover_text(result->facts, result->outcome);
+            else if (format == DANESMTP_ROLLOVER_JSON) slot = danesmtp::core::render_rollover_json(result->facts, result->outcome);
+            else slot = danesmtp::core::render_nsupdate(result->facts, result->outcome);
+        }
+        text = slot.c_str();
+    });
+    return rc == DANESMTP_OK ? text : nullptr;
+}
+
+int danesmtp_rollover_status(const danesmtp_rollover* result) {
+    return result ? result->outcome.status : DANESMTP_E_INVALID;
+}
+
+long long danesmtp_rollover_wait(const danesmtp_rollover* result) {
+    return result ? static_cast<long long>(result->outcome.wait_left) : 0;
+}
+
+size_t danesmtp_rollover_finding_count(const danesmtp_rollover* result) {
+    return result ? result->outcome.findings.size() : 0;
+}
+
+const char* danesmtp_rollover_finding_code(const danesmtp_rollover* result, size_t index) {
+    if (!result || index >= result->outcome.findings.size()) return nullptr;
+    return danesmtp::core::finding_code(result->outcome.findings[index].code);
 }
 
 }  // extern "C"

@@ -127,6 +127,7 @@ AuthAnswer ask_authoritative(const std::string& server, const std::string& zone,
         ldns_rr* rr = ldns_rr_list_rr(ans, i);
         if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TLSA || !oname || ldns_dname_compare(ldns_rr_owner(rr), oname.get()) != 0)
             continue;
+        out.tlsa_ttl = std::max(out.tlsa_ttl, ldns_rr_ttl(rr));
         // The RDATA fields back to back are the wire RDATA (RFC 6698 section 2.1).
         core::Bytes wire;
         for (size_t k = 0; k < ldns_rr_rd_count(rr); ++k) {

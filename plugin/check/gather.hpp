@@ -37,6 +37,13 @@ struct GatherOptions {
 core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const core::Policy& policy,
                         const GatherOptions& options);
 
+// servers_of - the servers to ask for `zone`: a configured stub's addresses
+// when a stub zone is at or above it, else the addresses of the zone's NS
+// RRset, validated; at most kMaxAuthServers (auth.hpp). Pairs of
+// ("ADDR[@PORT]", "stub ZONE" or "NS NAME").
+std::vector<std::pair<std::string, std::string>> servers_of(core::Resolver& resolver, const std::string& zone,
+                                                            const GatherOptions& o);
+
 // cert_facts - what diagnose needs of one DER certificate. Throws Error(parse)
 // for DER that is not a certificate.
 core::CertFacts cert_facts(const std::string& der);

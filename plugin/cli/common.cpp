@@ -26,17 +26,30 @@ const char kUsage[] =
     "       danesmtp check DOMAIN|HOST:PORT|--from FILE [--jobs N] [--port P] [--helo NAME]\n"
     "                      [--json|--nagios] [--brief] [--no-probe] [--warn-days N] [--deadline MS]\n"
     "                      [--colour auto|always|never] [RESOLVER OPTIONS]\n"
+    "       danesmtp rollover plan --host HOST [--port P] [--json] CURRENT NEXT [RESOLVER OPTIONS]\n"
+    "       danesmtp rollover check --host HOST [--port P] [--json] [--state FILE] [--no-probe] NEXT\n"
+    "                               [RESOLVER OPTIONS]\n"
+    "       danesmtp rollover publish --host HOST [--port P] --add NEXT|--remove CURRENT\n"
+    "                                 -k KEYFILE|-y [ALG:]NAME:SECRET|--dry-run [--server ADDR[@PORT]]\n"
+    "                                 [--ttl N] [--no-probe] [--json] [RESOLVER OPTIONS]\n"
     "       danesmtp --version\n"
     "RESOLVER OPTIONS: --conf FILE (default /etc/danesmtp.conf when present), --trust-anchor FILE,\n"
     "       --stub ZONE=IP@PORT, --forward IP[@PORT], --timeout MS, --insecure-mx dane|encrypt|ignore,\n"
     "       --mandatory DOMAIN, --audit-only, --no-root-anchor (trust only the --trust-anchor keys)\n";
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, std::size_t max) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UsageError{path + ": " + std::strerror(errno)};
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    if (max == 0) {
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }
+    std::string out(max + 1, '\0');
+    in.read(&out[0], static_cast<std::streamsize>(max + 1));
+    out.resize(static_cast<std::size_t>(in.gcount()));
+    if (out.size() > max) throw UsageError{path + ": larger than " + std::to_string(max) + " bytes"};
+    return out;
 }
 
 std::string lib_error(const std::string& what, int rc) {

@@ -2,7 +2,7 @@
 // common.hpp - what the `danesmtp` sub-commands share: argument parsing,
 // exit codes, JSON text, the library context and the lookup target.
 // Each sub-command has its own file (verify.cpp, tlsa.cpp, lookup.cpp,
-// check.cpp); main.cpp dispatches. The tool uses only the public C
+// check.cpp, rollover.cpp); main.cpp dispatches. The tool uses only the public C
 // interface (include/danesmtp.h), like any MTA.
 #pragma once
 
@@ -31,7 +31,8 @@ struct UsageError {
 
 extern const char kUsage[];
 
-std::string read_file(const std::string& path);
+// read_file - the whole file; with max, at most max bytes (more: an error).
+std::string read_file(const std::string& path, std::size_t max = 0);
 std::string lib_error(const std::string& what, int rc);
 
 // Options: "--opt VALUE" or "--opt=VALUE"; the rest are operands.
@@ -84,5 +85,6 @@ int cmd_verify(int argc, char** argv);
 int cmd_tlsa(int argc, char** argv);
 int cmd_lookup(int argc, char** argv);
 int cmd_check(int argc, char** argv);
+int cmd_rollover(int argc, char** argv);
 
 }  // namespace cli

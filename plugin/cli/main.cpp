@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
         if (cmd == "tlsa") return cmd_tlsa(argc, argv);
         if (cmd == "lookup") return cmd_lookup(argc, argv);
         if (cmd == "check") return cmd_check(argc, argv);
+        if (cmd == "rollover") return cmd_rollover(argc, argv);
         if (cmd == "--version" || cmd == "version") {
             std::cout << "danesmtp " << danesmtp_version() << "\n";
             return 0;

@@ -9,12 +9,11 @@
 #include <ctime>
 
 #include "core/diagnose.hpp"
+#include "core/text.hpp"
 
 namespace danesmtp::core {
 
-namespace {
-
-std::string iso(std::int64_t t) {
+std::string iso_time(std::int64_t t) {
     if (t == 0) return "";
     std::time_t tt = static_cast<std::time_t>(t);
     std::tm tm{};
@@ -24,9 +23,7 @@ std::string iso(std::int64_t t) {
     return buf;
 }
 
-std::string day(std::int64_t t) { return iso(t).substr(0, 10); }
-
-std::string js(const std::string& s) {
+std::string json_quote(const std::string& s) {
     std::string out = "\"";
     for (unsigned char c : s) {
         switch (c) {
@@ -51,7 +48,7 @@ std::string js(const std::string& s) {
 }
 
 // Text from DNS or a certificate shown to a person: control bytes escaped.
-std::string safe(const std::string& s) {
+std::string printable(const std::string& s) {
     std::string out;
     for (unsigned char c : s) {
         if (c < 0x20 || c >= 0x7f) {  // C0, DEL and C1 controls, and anything not ASCII
@@ -64,6 +61,13 @@ std::string safe(const std::string& s) {
     }
     return out;
 }
+
+namespace {
+
+std::string iso(std::int64_t t) { return iso_time(t); }
+std::string day(std::int64_t t) { return iso_time(t).substr(0, 10); }
+std::string js(const std::string& s) { return json_quote(s); }
+std::string safe(const std::string& s) { return printable(s); }
 
 const char* b(bool v) { return v ? "true" : "false"; }
 
