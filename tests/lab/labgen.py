@@ -177,6 +177,8 @@ class Table:
     def __init__(self):
         self.zones = {}
         self.leaves = {}         # name -> [dnsnames]
+        self.leaf_ca = {}        # leaf name -> lab CA name ("" = the PKI's int)
+        self.cas = {}            # lab CA name -> CN
         self.cases = []
         self.servers = []
         self.records = []        # (owner, type, rdata, where)
@@ -214,13 +216,28 @@ def parse_cases(path, smtp_port):
                 raise LabError("%s: zone %s not under %s" % (where, name, TLD))
             t.zones[name] = Zone(name, args[1])
         elif kw == "leaf":
-            need(2, 2)
+            need(2)
             if not re.match(r"^[A-Za-z0-9._-]+$", args[0]):
                 raise LabError("%s: bad leaf name %s" % (where, args[0]))
             names = [n.rstrip(".") for n in args[1].split(",") if n]
             for n in names:
                 fqdn(n, where)
             t.leaves[args[0]] = names
+            t.leaf_ca[args[0]] = ""
+            for opt in args[2:]:
+                if not opt.startswith("ca=") or opt[3:] not in t.cas:
+                    raise LabError("%s: %s is not ca=NAME of a ca line above" %
+                                   (where, opt))
+                t.leaf_ca[args[0]] = opt[3:]
+        elif kw == "ca":
+            need(2)
+            if not re.match(r"^[A-Za-z0-9._-]+$", args[0]) or \
+                    args[0] in t.cas or args[0] in t.leaves:
+                raise LabError("%s: bad or repeated CA name %s" % (where, args[0]))
+            cn = " ".join(args[1:])
+            if not re.match(r"^[A-Za-z0-9 ._-]+$", cn):
+                raise LabError("%s: bad CN %s" % (where, cn))
+            t.cas[args[0]] = cn
         elif kw == "case":
             need(3, 3)
             if not re.match(r"^[a-z0-9]+$", args[0]):
@@ -383,8 +400,17 @@ subjectAltName         = %s
 """
 
 
+CA_EXT = """\
+[ ext ]
+basicConstraints       = critical, CA:TRUE, pathlen:0
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+"""
+
+
 def issue_leaves(t, pki, certdir):
-    if not t.leaves:
+    if not t.leaves and not t.cas:
         return
     work = os.path.join(certdir, "work")
     os.makedirs(os.path.join(work, "newcerts"), exist_ok=True)
@@ -399,7 +425,37 @@ def issue_leaves(t, pki, certdir):
     with open(os.path.join(work, "serial"), "w") as f:
         f.write("%016X\n" % random.SystemRandom().getrandbits(63))
     env_cnf = ["env", "OPENSSL_CONF=" + cnf]
+    # Lab CAs (the "ca" lines): issued by the PKI's root, beside int.
+    for name, cn in t.cas.items():
+        key = os.path.join(certdir, name + ".key")
+        pem = os.path.join(certdir, name + ".pem")
+        csr = os.path.join(work, name + ".csr")
+        ext = os.path.join(work, name + ".ext")
+        with open(ext, "w") as f:
+            f.write(CA_EXT)
+        run(env_cnf + ["openssl", "req", "-config", cnf, "-new", "-utf8",
+                       "-newkey", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                       "-pkeyopt", "ec_param_enc:named_curve", "-noenc",
+                       "-keyout", key, "-subj", "/CN=" + cn, "-out", csr],
+            cwd=work)
+        run(env_cnf + ["openssl", "ca", "-config", cnf, "-batch", "-notext",
+                       "-utf8", "-md", "sha256",
+                       "-cert", os.path.join(pki, "root.pem"),
+                       "-keyfile", os.path.join(pki, "root.key"),
+                       "-startdate", NORMAL_START, "-enddate", NORMAL_END,
+                       "-extfile", ext, "-extensions", "ext",
+                       "-in", csr, "-out", pem], cwd=work)
+        run(env_cnf + ["openssl", "x509", "-in", pem, "-outform", "DER",
+                       "-out", os.path.join(certdir, name + ".der")])
+        run(env_cnf + ["openssl", "pkey", "-in", key, "-pubout", "-outform",
+                       "DER", "-out", os.path.join(certdir,
+                                                   name + ".spki.der")])
     for name, dnsnames in t.leaves.items():
+        ca = t.leaf_ca.get(name, "")
+        ca_pem = os.path.join(certdir, ca + ".pem") if ca else \
+            os.path.join(pki, "int.pem")
+        ca_key = os.path.join(certdir, ca + ".key") if ca else \
+            os.path.join(pki, "int.key")
         key = os.path.join(certdir, name + ".key")
         pem = os.path.join(certdir, name + ".pem")
         csr = os.path.join(work, name + ".csr")
@@ -413,8 +469,7 @@ def issue_leaves(t, pki, certdir):
                        "-out", csr], cwd=work)
         run(env_cnf + ["openssl", "ca", "-config", cnf, "-batch", "-notext",
                        "-utf8", "-md", "sha256",
-                       "-cert", os.path.join(pki, "int.pem"),
-                       "-keyfile", os.path.join(pki, "int.key"),
+                       "-cert", ca_pem, "-keyfile", ca_key,
                        "-startdate", NORMAL_START, "-enddate", NORMAL_END,
                        "-extfile", ext, "-extensions", "ext",
                        "-in", csr, "-out", pem], cwd=work)
@@ -424,8 +479,7 @@ def issue_leaves(t, pki, certdir):
                        "DER", "-out", os.path.join(certdir,
                                                    name + ".spki.der")])
         with open(os.path.join(certdir, name + ".chain.pem"), "w") as out:
-            for part in (pem, os.path.join(pki, "int.pem"),
-                         os.path.join(pki, "root.pem")):
+            for part in (pem, ca_pem, os.path.join(pki, "root.pem")):
                 with open(part) as f:
                     out.write(f.read())
 
@@ -436,8 +490,8 @@ def cert_files(ref, pki, certdir, t, where):
     if kind == "pki":
         d = pki
     elif kind == "lab":
-        if name not in t.leaves:
-            raise LabError("%s: no leaf %s in the case table" % (where, name))
+        if name not in t.leaves and name not in t.cas:
+            raise LabError("%s: no leaf or CA %s in the case table" % (where, name))
         d = certdir
     else:
         raise LabError("%s: bad certificate reference %s" % (where, ref))

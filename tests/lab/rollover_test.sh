@@ -49,6 +49,20 @@ served() { # the TLSA RRset BIND (primary) serves, one "3 1 1 hex" per line
     drill -p "${LAB_BIND#*@}" @"${LAB_BIND%@*}" "$OWNER" TLSA 2>/dev/null |
         awk '!/^;/ && $4 == "TLSA" { print $5, $6, $7, tolower($8) }' | sort
 }
+# settle FUNC WANT: FUNC prints WANT within 5 s (BIND's inline signing
+# publishes an update's result a moment after it answered the update).
+settle() {
+    for _ in $(seq 50); do
+        [ "$("$1")" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# still FUNC WANT: after a second, FUNC prints WANT (nothing was changed).
+still() {
+    sleep 1
+    [ "$("$1")" = "$2" ]
+}
 switch_to() { # KEY (a or b): the server presents that chain from now on
     cp "$LAB_CERTS/mx-roll-$1.chain.pem" "$LAB_CERTS/mx_roll.served.pem"
     cp "$LAB_CERTS/mx-roll-$1.key" "$LAB_CERTS/mx_roll.served.key"
@@ -56,7 +70,7 @@ switch_to() { # KEY (a or b): the server presents that chain from now on
 }
 rec_a=$("$CLI" tlsa --usage 3 --selector 1 --mtype 1 "$A" | awk '{print $1, $2, $3, tolower($4)}')
 rec_b=$("$CLI" tlsa --usage 3 --selector 1 --mtype 1 "$B" | awk '{print $1, $2, $3, tolower($4)}')
-check "the lab serves A's record" '[ "$(served)" = "$rec_a" ]'
+check "the lab serves A's record" 'settle served "$rec_a"'
 
 # ---- files and keys a person can get wrong
 run 5 "plan, NEXT = CURRENT" -- plan "${P[@]}" --json "$A" "$A"
@@ -101,7 +115,7 @@ run 3 "check before publishing" -- check "${P[@]}" --json --state "$STATE" "$B"
 codes "check before publishing" roll-next-missing
 run 0 "publish --dry-run" -- publish "${P[@]}" --add "$B" --dry-run --server "$LAB_BIND"
 has "update add $OWNER. 5 IN TLSA $rec_b" "publish --dry-run"
-check "--dry-run changed nothing" '[ "$(served)" = "$rec_a" ]'
+check "--dry-run changed nothing" 'still served "$rec_a"'
 run 6 "publish with a key the policy does not allow" -- publish "${P[@]}" --add "$B" -k "$LAB_TSIG_OTHER_KEY" --server "$LAB_BIND" --json
 codes "publish with a key the policy does not allow" roll-update-refused
 run 6 "publish with a wrong secret" -- publish "${P[@]}" --add "$B" --server "$LAB_BIND" --json \
@@ -110,10 +124,10 @@ codes "publish with a wrong secret" roll-tsig-refused
 has "BADSIG" "publish with a wrong secret"
 run 6 "publish to the secondary" -- publish "${P[@]}" --add "$B" -k "$LAB_TSIG_KEY" --server "$LAB_SECONDARY" --json
 codes "publish to the secondary" roll-update-refused
-check "refused updates changed nothing" '[ "$(served)" = "$rec_a" ]'
+check "refused updates changed nothing" 'still served "$rec_a"'
 run 0 "publish --add" -- publish "${P[@]}" --add "$B" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" --json
 codes "publish --add" roll-updated
-check "BIND serves A and B" '[ "$(served)" = "$(printf "%s\n%s\n" "$rec_a" "$rec_b" | sort)" ]'
+check "BIND serves A and B" 'settle served "$(printf "%s\n%s\n" "$rec_a" "$rec_b" | sort)"'
 run 0 "publish --add again" -- publish "${P[@]}" --add "$B" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" --json
 codes "publish --add again" roll-nothing-to-do
 # The secondary has not transferred the change: the gate stays closed.
@@ -129,7 +143,7 @@ codes "check, served everywhere, TTL not passed" roll-wait
 check "the state file holds NEXT's record" 'grep -q "^[0-9]* $HOST $LAB_SMTP_PORT ${rec_b// //}\$" "$STATE"'
 run 3 "remove A before the switch" -- publish "${P[@]}" --remove "$A" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" --json
 codes "remove A before the switch" roll-remove-unsafe
-check "the unsafe removal sent nothing" '[ "$(served)" = "$(printf "%s\n%s\n" "$rec_a" "$rec_b" | sort)" ]'
+check "the unsafe removal sent nothing" 'still served "$(printf "%s\n%s\n" "$rec_a" "$rec_b" | sort)"'
 # Wait for the gate, asking once a second; it must open no sooner than
 # the TTL (5 s) after the first check that saw the record everywhere.
 opened=""
@@ -153,7 +167,7 @@ run 0 "check after the switch" -- check "${P[@]}" --json --state "$STATE" "$B"
 codes "check after the switch" roll-gate-open roll-switched roll-old-removable
 run 0 "publish --remove" -- publish "${P[@]}" --remove "$A" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" --json
 codes "publish --remove" roll-updated
-check "BIND serves B only" '[ "$(served)" = "$rec_b" ]'
+check "BIND serves B only" 'settle served "$rec_b"'
 
 # ---- back as it was: A's record, the server on A, the secondary in step
 run 0 "restore: add A" -- publish "${P[@]}" --add "$A" -k "$LAB_TSIG_KEY" --server "$LAB_BIND"
@@ -174,7 +188,7 @@ hook() {
 hook RENEWED_LINEAGE="$T/lineage"; rc=$?
 check "hook, renewal: exit 0" '[ $rc = 0 ]'
 has "gate closed, $HOST keeps its current key" "hook, renewal"
-check "hook, renewal: the record is published" '[ "$(served)" = "$(printf "%s\n%s\n" "$rec_a" "$rec_b" | sort)" ]'
+check "hook, renewal: the record is published" 'settle served "$(printf "%s\n%s\n" "$rec_a" "$rec_b" | sort)"'
 check "hook, renewal: the server keeps key A" 'cmp -s "$LAB_CERTS/mx_roll.served.pem" "$A"'
 bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
 hook
@@ -186,12 +200,12 @@ check "hook, after the TTL: exit 0" '[ $rc = 0 ]'
 has "installed the new certificate for $HOST" "hook, after the TTL"
 has "removed the old key's record" "hook, after the TTL"
 check "hook: the server's files are key B" 'cmp -s "$LAB_CERTS/mx_roll.served.pem" "$B" && cmp -s "$LAB_CERTS/mx_roll.served.key" "$LAB_CERTS/mx-roll-b.key"'
-check "hook: BIND serves B only" '[ "$(served)" = "$rec_b" ]'
+check "hook: BIND serves B only" 'settle served "$rec_b"'
 run 0 "check after the hook" -- check "${P[@]}" --json --state "$T/hook.state" "$B"
 codes "check after the hook" roll-switched
 hook; rc=$?
 check "hook, nothing staged: exit 0" '[ $rc = 0 ]'
-check "hook, nothing staged: nothing changed" '[ "$(served)" = "$rec_b" ] && [ ! -e "$T/staged/chain.pem" ]'
+check "hook, nothing staged: nothing changed" 'still served "$rec_b" && [ ! -e "$T/staged/chain.pem" ]'
 
 # ---- back as it was, again
 run 0 "restore: add A" -- publish "${P[@]}" --add "$A" -k "$LAB_TSIG_KEY" --server "$LAB_BIND"
@@ -199,5 +213,49 @@ switch_to a
 run 0 "restore: remove B" -- publish "${P[@]}" --remove "$B" -k "$LAB_TSIG_KEY" --server "$LAB_BIND"
 bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
 
-check "the zone is back to A's record" '[ "$(served)" = "$rec_a" ]'
+# ---- a DANE-TA(2) rollover to a new issuing intermediate: "2 1 1" of the
+# PKI's int now, a leaf of the lab CA int-b next (RFC 7671 section 8.4)
+HOST2=mx2.roll.dane.test
+A2=$LAB_CERTS/mx2-roll-a.chain.pem
+B2=$LAB_CERTS/mx2-roll-b.chain.pem
+P2=(--host "$HOST2" --port "$LAB_SMTP_PORT")
+served2() {
+    drill -p "${LAB_BIND#*@}" @"${LAB_BIND%@*}" "_$LAB_SMTP_PORT._tcp.$HOST2" TLSA 2>/dev/null |
+        awk '!/^;/ && $4 == "TLSA" { print $5, $6, $7, tolower($8) }' | sort
+}
+switch2_to() { # a|b
+    cp "$LAB_CERTS/mx2-roll-$1.chain.pem" "$LAB_CERTS/mx_roll2.served.pem"
+    cp "$LAB_CERTS/mx2-roll-$1.key" "$LAB_CERTS/mx_roll2.served.key"
+    bash "$SRC/tests/lab/lab.sh" reload "$LAB" "$LAB_HOST_mx_roll2"
+}
+ta_a=$("$CLI" tlsa --usage 2 --selector 1 --mtype 1 --depth 1 "$A2" | awk '{print $1, $2, $3, tolower($4)}')
+ta_b=$("$CLI" tlsa --usage 2 --selector 1 --mtype 1 --depth 1 "$B2" | awk '{print $1, $2, $3, tolower($4)}')
+check "TA: the lab serves int's 2 1 1" 'settle served2 "$ta_a" && [ "$ta_a" != "$ta_b" ]'
+run 0 "TA: plan" -- plan "${P2[@]}" --json "$A2" "$B2"
+check "TA: plan publishes both CAs' 2 1 1, keeps the new one" "python3 -c '
+import json; j=json.load(open(\"$T/out\"))
+assert sorted(j[\"publish_now\"]) == sorted([\"$ta_a\", \"$ta_b\"]), j
+assert j[\"missing\"] == [\"$ta_b\"] and j[\"keep_after\"] == [\"$ta_b\"] and j[\"remove_after\"] == [\"$ta_a\"], j'"
+run 5 "TA: NEXT without its issuer" -- plan "${P2[@]}" --json "$A2" "$LAB_CERTS/mx2-roll-b.pem"
+codes "TA: NEXT without its issuer" roll-no-issuer
+run 0 "TA: publish --add" -- publish "${P2[@]}" --add "$B2" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" --json
+check "TA: BIND serves both" 'settle served2 "$(printf "%s\n%s\n" "$ta_a" "$ta_b" | sort)"'
+bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
+run 1 "TA: check within the TTL" -- check "${P2[@]}" --json --state "$STATE" "$B2"
+codes "TA: check within the TTL" roll-wait
+sleep 6
+run 0 "TA: check after the TTL" -- check "${P2[@]}" --json --state "$STATE" "$B2"
+codes "TA: check after the TTL" roll-gate-open
+switch2_to b
+run 0 "TA: check after the switch" -- check "${P2[@]}" --json --state "$STATE" "$B2"
+codes "TA: check after the switch" roll-switched roll-old-removable
+run 0 "TA: publish --remove" -- publish "${P2[@]}" --remove "$A2" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" --json
+check "TA: BIND serves int-b's 2 1 1 only" 'settle served2 "$ta_b"'
+run 0 "TA restore: add" -- publish "${P2[@]}" --add "$A2" -k "$LAB_TSIG_KEY" --server "$LAB_BIND"
+switch2_to a
+run 0 "TA restore: remove" -- publish "${P2[@]}" --remove "$B2" -k "$LAB_TSIG_KEY" --server "$LAB_BIND"
+bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
+check "TA: the zone is back to int's record" 'settle served2 "$ta_a"'
+
+check "the zone is back to A's record" 'settle served "$rec_a"'
 finish rollover_test
