@@ -125,6 +125,9 @@ AuthAnswer ask_authoritative(const std::string& server, const std::string& zone,
     ans = ldns_pkt_answer(tlsa.get());
     for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans) && out.tlsa.size() < kMaxAuthRecords; ++i) {
         ldns_rr* rr = ldns_rr_list_rr(ans, i);
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG && oname && ldns_dname_compare(ldns_rr_owner(rr), oname.get()) == 0 &&
+            ldns_rr_rrsig_typecovered(rr) && ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) == LDNS_RR_TYPE_TLSA)
+            out.tlsa_signed = true;
         if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TLSA || !oname || ldns_dname_compare(ldns_rr_owner(rr), oname.get()) != 0)
             continue;
         out.tlsa_ttl = std::max(out.tlsa_ttl, ldns_rr_ttl(rr));

@@ -18,6 +18,7 @@ struct AuthAnswer {
     std::int64_t serial = -1;        // the zone's SOA serial
     std::vector<std::string> tlsa;   // the TLSA RRset as "U S M hex", sorted
     std::uint32_t tlsa_ttl = 0;      // its TTL as served (the largest of its records')
+    bool tlsa_signed = false;        // an RRSIG covering TLSA came in the answer
 };
 
 // Bounds: one server's answer is read only up to kMaxAuthRecords TLSA

@@ -160,7 +160,12 @@ core::ProbeFacts handshake(const core::HostPlan& h, const std::string& address, 
 // zone is at or above it (the operator said "ask these"), else the
 // addresses of the zone's NS RRset, validated. At most kMaxAuthServers.
 std::vector<std::pair<std::string, std::string>> servers_of(core::Resolver& resolver, const std::string& zone,
-                                                            const GatherOptions& o) {
+                                                            const GatherOptions& o, std::vector<std::string>* problems,
+                                                            std::size_t max) {
+    if (max == 0) max = kMaxAuthServers;
+    auto problem = [&](const std::string& what) {
+        if (problems) problems->push_back(what);
+    };
     std::vector<std::pair<std::string, std::string>> out;
     std::string best;
     bool found = false;
@@ -180,12 +185,18 @@ std::vector<std::pair<std::string, std::string>> servers_of(core::Resolver& reso
     }
     if (found) {
         for (const auto& [z, addr] : o.stubs)
-            if (norm(z) == best && out.size() < kMaxAuthServers) out.emplace_back(addr, "stub " + best);
+            if (norm(z) == best) {
+                if (out.size() < max) out.emplace_back(addr, "stub " + best);
+                else problem("more than " + std::to_string(max) + " stub servers: the rest not asked");
+            }
         return out;
     }
     std::vector<core::DnsResult> ns = resolver.resolve({{zone, kTypeNs}});
-    if (ns.empty() || ns[0].security == core::DnsSecurity::bogus || ns[0].security == core::DnsSecurity::failed)
+    if (ns.empty() || ns[0].security == core::DnsSecurity::bogus || ns[0].security == core::DnsSecurity::failed) {
+        problem("the NS RRset of " + zone + " could not be looked up" +
+                (ns.empty() || ns[0].why.empty() ? std::string() : " (" + ns[0].why + ")"));
         return out;
+    }
     std::vector<core::DnsQuery> q;
     std::vector<std::string> names;
     for (const auto& rd : ns[0].rdata) {
@@ -193,23 +204,38 @@ std::vector<std::pair<std::string, std::string>> servers_of(core::Resolver& reso
         try {
             std::size_t pos = 0;
             core::WireName w = core::parse_wire_name(rd.data(), rd.size(), &pos);
-            if (!w.host) continue;  // a name we cannot carry exactly: not asked
+            if (!w.host) {  // a name we cannot carry exactly: not asked
+                problem("name server " + w.text + " cannot be looked up exactly");
+                continue;
+            }
             name = w.text;
         } catch (const Error&) {
+            problem("an NS record of " + zone + " does not parse");
             continue;
+        }
+        if (names.size() == max) {
+            problem("more than " + std::to_string(max) + " name servers: the rest not asked");
+            break;
         }
         names.push_back(name);
         q.push_back({name, core::kTypeA});
         q.push_back({name, core::kTypeAaaa});
-        if (names.size() == kMaxAuthServers) break;
     }
     std::vector<core::DnsResult> a = resolver.resolve(q);
     for (std::size_t i = 0; i < a.size() && i < q.size(); ++i) {
-        if (a[i].security == core::DnsSecurity::bogus || a[i].security == core::DnsSecurity::failed) continue;
+        if (a[i].security == core::DnsSecurity::bogus || a[i].security == core::DnsSecurity::failed) {
+            problem(std::string(q[i].type == core::kTypeA ? "IPv4" : "IPv6") + " addresses of " + names[i / 2] +
+                    " could not be looked up");
+            continue;
+        }
         for (const auto& rd : a[i].rdata) {
-            if (out.size() == kMaxAuthServers) return out;
             std::string addr = core::address_text(rd, q[i].type);
-            if (!addr.empty()) out.emplace_back(addr, "NS " + names[i / 2]);
+            if (addr.empty()) continue;
+            if (out.size() == max) {
+                problem("more than " + std::to_string(max) + " server addresses: the rest not asked");
+                return out;
+            }
+            out.emplace_back(addr, "NS " + names[i / 2]);
         }
     }
     return out;

@@ -39,10 +39,14 @@ core::CheckFacts gather(core::Resolver& resolver, const std::string& name, const
 
 // servers_of - the servers to ask for `zone`: a configured stub's addresses
 // when a stub zone is at or above it, else the addresses of the zone's NS
-// RRset, validated; at most kMaxAuthServers (auth.hpp). Pairs of
+// RRset, validated; at most kMaxAuthServers (auth.hpp), or `max`. Pairs of
 // ("ADDR[@PORT]", "stub ZONE" or "NS NAME").
+// With `problems`, what kept the list from being complete is said there (an
+// NS RRset or a server's addresses that could not be looked up, more
+// servers than `max`): `rollover check` keeps its gate closed then.
 std::vector<std::pair<std::string, std::string>> servers_of(core::Resolver& resolver, const std::string& zone,
-                                                            const GatherOptions& o);
+                                                            const GatherOptions& o, std::vector<std::string>* problems = nullptr,
+                                                            std::size_t max = 0);
 
 // cert_facts - what diagnose needs of one DER certificate. Throws Error(parse)
 // for DER that is not a certificate.

@@ -34,7 +34,9 @@ using core::Bytes;
 
 constexpr std::uint16_t kTypeSoa = 6;
 constexpr std::uint16_t kTypeDnskey = 48;
-constexpr std::size_t kMaxProbedAddresses = 8;
+constexpr std::size_t kMaxProbedAddresses = 16;
+// Server addresses asked for the gate; more keep it closed.
+constexpr std::size_t kMaxRolloverServers = 32;
 constexpr std::size_t kMaxStateLine = 4096;
 
 // ---- the files: PEM blocks sorted into certificates and keys
@@ -182,13 +184,39 @@ std::string state_key(const core::RolloverFacts& f, const std::vector<std::strin
     return s;
 }
 
+constexpr std::size_t kMaxStateFile = 1u << 20;
+
+// The file must be this user's (or root's), a regular file, and writable by
+// no one else: a state that another user can backdate would open the gate.
 bool read_state(const std::string& path, std::vector<std::pair<std::int64_t, std::string>>* out, std::string* error) {
-    std::ifstream in(path);
-    if (!in) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
         if (errno == ENOENT) return true;
         *error = "cannot read the state file " + path + ": " + std::strerror(errno);
         return false;
     }
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 022) ||
+        (st.st_uid != ::geteuid() && st.st_uid != 0)) {
+        ::close(fd);
+        *error = "the state file " + path + " is not a regular file of this user, closed to others";
+        return false;
+    }
+    std::string text;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > kMaxStateFile) break;
+    }
+    ::close(fd);
+    if (text.size() > kMaxStateFile) {
+        *error = "the state file " + path + " is larger than 1 MiB";
+        return false;
+    }
+    std::istringstream in(text);
     std::string line;
     if (!std::getline(in, line) || line != "danesmtp-rollover-state/1") {
         *error = "the state file " + path + " is not a danesmtp rollover state file";
@@ -199,22 +227,29 @@ bool read_state(const std::string& path, std::vector<std::pair<std::int64_t, std
         auto sp = line.find(' ');
         if (sp == std::string::npos) continue;
         char* end = nullptr;
+        errno = 0;
         long long t = std::strtoll(line.c_str(), &end, 10);
-        if (end != line.c_str() + sp || t <= 0) continue;
+        if (end != line.c_str() + sp || t <= 0 || errno == ERANGE) continue;
         out->emplace_back(static_cast<std::int64_t>(t), line.substr(sp + 1));
     }
     return true;
 }
 
+// Written whole to a fresh temporary file beside it (mkstemp: never one
+// another user prepared), synced, renamed into place.
 bool write_state(const std::string& path, const std::vector<std::pair<std::int64_t, std::string>>& entries, std::string* error) {
     std::string dir = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
     if (!dir.empty()) ::mkdir(dir.c_str(), 0755);  // the package makes it; a first run by hand may not have
-    std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    std::string tmp = path + ".XXXXXX";
+    std::vector<char> name(tmp.begin(), tmp.end());
+    name.push_back('\0');
+    int fd = ::mkstemp(name.data());
     if (fd < 0) {
-        *error = "cannot write the state file " + tmp + ": " + std::strerror(errno);
+        *error = "cannot write the state file " + path + ": " + std::strerror(errno);
         return false;
     }
+    tmp = name.data();
+    ::fchmod(fd, 0644);
     std::string text = "danesmtp-rollover-state/1\n";
     std::size_t first = entries.size() > kMaxStateEntries ? entries.size() - kMaxStateEntries : 0;
     for (std::size_t i = first; i < entries.size(); ++i) text += std::to_string(entries[i].first) + " " + entries[i].second + "\n";
@@ -228,6 +263,20 @@ bool write_state(const std::string& path, const std::vector<std::pair<std::int64
         return false;
     }
     return true;
+}
+
+// forget_state - an add that found NEXT's record missing on the primary
+// (and sent it) makes any earlier sighting void: the wait starts anew.
+void forget_state(const RolloverOptions& o, const core::RolloverFacts& f, const std::vector<std::string>& next_sorted,
+                  std::string* error) {
+    std::string path = o.state_file.empty() ? kRolloverStateDefault : o.state_file;
+    std::vector<std::pair<std::int64_t, std::string>> entries;
+    if (!read_state(path, &entries, error)) return;
+    std::string key = state_key(f, next_sorted);
+    auto it = std::remove_if(entries.begin(), entries.end(), [&](const auto& e) { return e.second == key; });
+    if (it == entries.end()) return;
+    entries.erase(it, entries.end());
+    write_state(path, entries, error);
 }
 
 void gate_state(const RolloverOptions& o, core::RolloverFacts* f) {
@@ -288,16 +337,75 @@ bool matches(const std::vector<std::string>& records, const tls::Chain& chain, c
     }
 }
 
+// One address: a handshake offering ECDSA signature algorithms and one
+// offering RSA, so that a server holding both certificates shows both
+// chains. Each chain presented must match for the address to match; a
+// handshake refused for lack of that key type is not a chain.
+core::RolloverProbeFacts probe_address(const std::string& addr, const RolloverOptions& o, const core::RolloverFacts& f,
+                                       const std::vector<std::string>& next, const std::vector<std::string>& cur,
+                                       const std::vector<std::string>& remaining) {
+    core::RolloverProbeFacts p;
+    p.address = addr;
+    p.matches_published = p.matches_next = p.matches_current = p.matches_remaining = true;
+    std::string errors;
+    for (tls::Algorithms alg : {tls::Algorithms::ecdsa, tls::Algorithms::rsa}) {
+        tls::Probe pr = tls::probe(addr, o.port, f.host, o.helo, o.timeout_ms, alg);
+        std::string why;
+        if (!pr.tls || pr.chain.empty()) why = pr.error.empty() ? "no TLS" : pr.error;
+        else if (!pr.chain_error.empty()) why = "chain not kept whole: " + pr.chain_error;
+        tls::Chain chain;
+        std::string leaf;
+        if (why.empty()) {
+            try {
+                for (const auto& der : pr.chain) chain.add_der(reinterpret_cast<const std::uint8_t*>(der.data()), der.size());
+                leaf = make(pr.chain[0], 3, 1, 1, 0);
+            } catch (const Error& e) {
+                why = std::string("the chain does not parse: ") + e.what();
+            }
+        }
+        if (!why.empty()) {
+            if (!pr.chain_error.empty() || why.rfind("the chain", 0) == 0) {
+                p.ok = false;  // a chain that was presented and cannot be judged: unsafe
+                p.error = why;
+                return p;
+            }
+            errors += std::string(errors.empty() ? "" : "; ") + tls::algorithms_name(alg) + ": " + why;
+            continue;
+        }
+        if (p.ok && leaf == p.leaf) continue;  // the same chain again
+        p.leaf = p.leaf.empty() ? leaf : p.leaf + " and " + leaf;
+        p.ok = true;
+        p.matches_published &= matches(f.published, chain, f.host, o);
+        p.matches_next &= matches(next, chain, f.host, o);
+        p.matches_current &= matches(cur, chain, f.host, o);
+        p.matches_remaining &= matches(remaining, chain, f.host, o);
+    }
+    if (!p.ok) {
+        p.error = errors;
+        p.matches_published = p.matches_next = p.matches_current = p.matches_remaining = false;
+    }
+    return p;
+}
+
 void probe_all(core::Resolver& r, const RolloverOptions& o, core::RolloverFacts* f) {
     f->probed = true;
     std::vector<core::DnsQuery> q = {{f->host, core::kTypeA}, {f->host, core::kTypeAaaa}};
     std::vector<core::DnsResult> a = r.resolve(q);
     std::vector<std::string> addresses;
-    for (std::size_t i = 0; i < a.size(); ++i)
+    std::vector<std::string> unknown;  // what could not be probed: never "safe"
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i].security == core::DnsSecurity::bogus || a[i].security == core::DnsSecurity::failed) {
+            unknown.push_back(std::string(q[i].type == core::kTypeA ? "IPv4" : "IPv6") + " addresses could not be looked up");
+            continue;
+        }
         for (const auto& rd : a[i].rdata) {
             std::string t = core::address_text(rd, q[i].type);
-            if (!t.empty() && addresses.size() < kMaxProbedAddresses) addresses.push_back(t);
+            if (t.empty()) continue;
+            if (addresses.size() < kMaxProbedAddresses) addresses.push_back(t);
+            else if (unknown.empty() || unknown.back().rfind("more than", 0) != 0)
+                unknown.push_back("more than " + std::to_string(kMaxProbedAddresses) + " addresses: the rest not probed");
         }
+    }
     std::vector<std::string> combos = core::rollover_combos(f->published);
     auto recs = [&](const core::RolloverKeyFacts& k) {
         std::vector<std::string> v;
@@ -310,36 +418,12 @@ void probe_all(core::Resolver& r, const RolloverOptions& o, core::RolloverFacts*
     std::vector<std::string> remaining;
     for (const auto& p : f->published)
         if (std::find(change.remove.begin(), change.remove.end(), p) == change.remove.end()) remaining.push_back(p);
-    for (const auto& addr : addresses) {
-        core::RolloverProbeFacts p;
-        p.address = addr;
-        tls::Probe pr = tls::probe(addr, o.port, f->host, o.helo, o.timeout_ms);
-        if (!pr.tls || pr.chain.empty()) {
-            p.error = pr.error.empty() ? "no TLS" : pr.error;
-        } else if (!pr.chain_error.empty()) {
-            p.error = "chain not kept whole: " + pr.chain_error;
-        } else {
-            tls::Chain chain;
-            try {
-                for (const auto& der : pr.chain) chain.add_der(reinterpret_cast<const std::uint8_t*>(der.data()), der.size());
-                p.leaf = make(pr.chain[0], 3, 1, 1, 0);
-                p.ok = true;
-            } catch (const Error& e) {
-                p.error = std::string("the chain does not parse: ") + e.what();
-            }
-            if (p.ok) {
-                p.matches_published = matches(f->published, chain, f->host, o);
-                p.matches_next = matches(next, chain, f->host, o);
-                p.matches_current = matches(cur, chain, f->host, o);
-                p.matches_remaining = matches(remaining, chain, f->host, o);
-            }
-        }
-        f->probes.push_back(std::move(p));
-    }
-    if (addresses.empty()) {
+    for (const auto& addr : addresses) f->probes.push_back(probe_address(addr, o, *f, next, cur, remaining));
+    if (addresses.empty()) unknown.push_back("no address found");
+    for (const auto& why : unknown) {
         core::RolloverProbeFacts p;
         p.address = f->host;
-        p.error = "no address found";
+        p.error = why;
         f->probes.push_back(p);
     }
 }
@@ -385,7 +469,8 @@ core::RolloverFacts rollover(core::Resolver& resolver, const std::string& host, 
     if (!f.zone.empty() && f.zone_security == core::DnsSecurity::secure) {
         GatherOptions g;
         g.stubs = o.stubs;
-        for (const auto& [server, via] : servers_of(resolver, f.zone, g)) {
+        std::vector<std::string> problems;
+        for (const auto& [server, via] : servers_of(resolver, f.zone, g, &problems, kMaxRolloverServers)) {
             AuthAnswer a = ask_authoritative(server, f.zone, f.owner, std::min(o.timeout_ms, 5000u));
             core::RolloverServerFacts s;
             s.server = server;
@@ -395,6 +480,16 @@ core::RolloverFacts rollover(core::Resolver& resolver, const std::string& host, 
             s.serial = a.serial;
             s.tlsa = a.tlsa;
             s.ttl = a.tlsa_ttl;
+            s.tlsa_signed = a.tlsa_signed;
+            f.servers.push_back(std::move(s));
+        }
+        // A server that could not be found or asked is one that may lag:
+        // the gate stays closed (rollover_next_everywhere).
+        for (const auto& p : problems) {
+            core::RolloverServerFacts s;
+            s.server = "?";
+            s.via = "the zone's servers";
+            s.error = p;
             f.servers.push_back(std::move(s));
         }
     }
@@ -418,18 +513,30 @@ core::RolloverFacts rollover(core::Resolver& resolver, const std::string& host, 
         f.dry_run = true;
         core::RolloverOutcome before = core::rollover_evaluate(f);
         f.dry_run = o.dry_run;
-        f.update_ttl = o.ttl ? o.ttl : (before.ttl ? before.ttl : 300);
+        // Never below the TTL served now: a lower one would let the gate
+        // measure a shorter wait than caches keep the old RRset.
+        f.update_ttl = std::max<std::uint32_t>(o.ttl, before.ttl);
+        if (f.update_ttl == 0) f.update_ttl = 300;
         bool refused = std::any_of(before.findings.begin(), before.findings.end(), [](const core::Finding& x) {
             return core::finding_severity(x.code) == core::Severity::error;
         });
         bool change = !before.change.add.empty() || !before.change.remove.empty();
         if (!o.dry_run && !refused && change) {
             dns::UpdateAnswer u = dns::send_update(f.update_server, f.zone, f.owner, before.change.add, before.change.remove,
-                                                   f.update_ttl, key, o.timeout_ms);
+                                                   f.update_ttl, key, o.timeout_ms,
+                                                   f.published_from.empty() ? nullptr : &f.published);
             f.update_sent = u.answered;
             f.update_rcode = u.rcode;
             f.update_error = u.error;
             f.update_tsig_refused = u.tsig_refused;
+            if (u.answered && u.rcode == "NOERROR" && u.error.empty() && !before.change.add.empty()) {
+                std::vector<std::string> next;
+                for (const auto& c : core::rollover_combos(f.published))
+                    if (f.next.records.count(c)) next.push_back(f.next.records.at(c));
+                std::sort(next.begin(), next.end());
+                std::string ignored;  // the gate fails closed on its own if the file is unusable
+                forget_state(o, f, next, &ignored);
+            }
         }
     }
     return f;

@@ -95,7 +95,8 @@ int status_of(const std::vector<Finding>& findings) {
         switch (x.code) {
             case FindingCode::roll_same_key:
             case FindingCode::roll_key_mismatch:
-            case FindingCode::roll_no_issuer: s = 5; break;
+            case FindingCode::roll_no_issuer:
+            case FindingCode::roll_no_record: s = 5; break;
             case FindingCode::roll_not_secure:
             case FindingCode::roll_zone_unsigned:
             case FindingCode::roll_no_ds:
@@ -140,7 +141,7 @@ bool rollover_next_everywhere(const RolloverFacts& f) {
     if (next.empty() || f.tlsa_security != DnsSecurity::secure || !serves_any(f.published, next)) return false;
     if (f.servers.empty()) return false;
     for (const auto& s : f.servers)
-        if (!s.answered || !serves_any(s.tlsa, next)) return false;
+        if (!s.answered || !s.tlsa_signed || !serves_any(s.tlsa, next)) return false;
     return true;
 }
 
@@ -232,8 +233,14 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
         bool all = rollover_next_everywhere(f);
         bool switched = f.probed && !next.empty() &&
                         std::any_of(f.probes.begin(), f.probes.end(), [](const RolloverProbeFacts& p) { return p.ok; }) &&
-                        std::all_of(f.probes.begin(), f.probes.end(), [](const RolloverProbeFacts& p) { return !p.ok || p.matches_next; });
-        if (!f.state_error.empty()) {
+                        std::all_of(f.probes.begin(), f.probes.end(), [](const RolloverProbeFacts& p) { return p.ok && p.matches_next; });
+        if (next.empty() && f.next.given) {
+            std::string types;
+            for (const auto& c : combos) types += (types.empty() ? "\"" : ", \"") + c + "\"";
+            out.push_back(make(FindingCode::roll_no_record, f,
+                               "NEXT (" + f.next.file + ") gives no record of the types published at " + f.owner + " (" + types + ")",
+                               f.published, "give NEXT as the server will send it: its certificate chain, leaf first"));
+        } else if (!f.state_error.empty()) {
             out.push_back(make(FindingCode::roll_state_error, f, f.state_error, {},
                                "make the state file's directory writable for this user, or name another with --state FILE"));
         } else if (!next.empty() && f.tlsa_security == DnsSecurity::secure) {
@@ -249,6 +256,8 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
                     if (!s.answered) ev.push_back(s.server + " (" + s.via + "): " + printable(s.error));
                     else if (!serves_any(s.tlsa, next))
                         ev.push_back(s.server + " (" + s.via + "): serial " + std::to_string(s.serial) + ", without NEXT's record");
+                    else if (!s.tlsa_signed)
+                        ev.push_back(s.server + " (" + s.via + "): serial " + std::to_string(s.serial) + ", the TLSA RRset without its RRSIG");
                 }
                 if (f.servers.empty()) ev.push_back("no authoritative server of " + f.zone + " could be found");
                 out.push_back(make(FindingCode::roll_server_lagging, f,
@@ -256,7 +265,9 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
                                    "wait for the secondaries (a NOTIFY, or at most the zone's refresh time, " + std::to_string(f.soa_refresh) +
                                        " s), then run this check again"));
             } else {
-                std::int64_t seen = f.first_seen ? f.first_seen : f.now;
+                // A first sighting in the future (a clock set back, a
+                // tampered file) counts as now: the wait only grows.
+                std::int64_t seen = f.first_seen > 0 && f.first_seen <= f.now ? f.first_seen : f.now;
                 std::int64_t left = static_cast<std::int64_t>(o.ttl) - (f.now - seen);
                 if (left > 0) {
                     o.wait_left = left;
@@ -328,7 +339,10 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
     if (f.probed) {
         std::vector<std::string> early, on_next, not_next;
         for (const auto& p : f.probes) {
-            if (!p.ok) continue;
+            if (!p.ok) {
+                not_next.push_back(p.address);  // not known to present NEXT
+                continue;
+            }
             if (!p.matches_published && f.tlsa_security == DnsSecurity::secure && !f.published.empty())
                 early.push_back(p.address + ": presents " + p.leaf);
             (p.matches_next ? on_next : not_next).push_back(p.address);
@@ -356,6 +370,11 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
         return static_cast<int>(finding_severity(a.code)) < static_cast<int>(finding_severity(b.code));
     });
     o.status = status_of(out);
+    // The gate is open only when it said so: any path above that adds no
+    // finding (a case not foreseen) keeps it closed.
+    if (f.action == RolloverAction::check && o.status == 0 &&
+        std::none_of(out.begin(), out.end(), [](const Finding& x) { return x.code == FindingCode::roll_gate_open; }))
+        o.status = 3;
     return o;
 }
 

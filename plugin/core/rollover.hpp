@@ -53,6 +53,7 @@ struct RolloverServerFacts {
     std::int64_t serial = -1;
     std::vector<std::string> tlsa;     // the RRset it serves, sorted
     std::uint32_t ttl = 0;             // the RRset's TTL as it serves it (the original TTL)
+    bool tlsa_signed = false;          // an RRSIG over the TLSA RRset came with it
 };
 
 // One address of the host, over STARTTLS; the gather layer judges the

@@ -45,7 +45,7 @@ unsigned tsig_error(const ldns_pkt* p) {
 
 UpdateAnswer send_update(const std::string& server, const std::string& zone, const std::string& owner,
                          const std::vector<std::string>& add, const std::vector<std::string>& remove, unsigned ttl,
-                         const core::TsigKey& key, unsigned timeout_ms) {
+                         const core::TsigKey& key, unsigned timeout_ms, const std::vector<std::string>* expect) {
     UpdateAnswer out;
     std::string addr = server;
     std::uint16_t port = 53;
@@ -90,13 +90,49 @@ UpdateAnswer send_update(const std::string& server, const std::string& zone, con
             out.error = "cannot encode the record " + r;
             return out;
         }
+    std::unique_ptr<ldns_rr_list, ListFree> pre(ldns_rr_list_new());
+    if (!pre) {
+        out.error = "out of memory";
+        return out;
+    }
+    if (expect && !expect->empty()) {
+        for (const auto& r : *expect) {  // RRset exists, value dependent: class IN, TTL 0
+            std::string text = owner + ". 0 IN TLSA " + r;
+            ldns_rr* rr = nullptr;
+            if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK || !rr ||
+                !ldns_rr_list_push_rr(pre.get(), rr)) {
+                if (rr) ldns_rr_free(rr);
+                out.error = "cannot encode the prerequisite " + r;
+                return out;
+            }
+        }
+    } else if (expect) {  // RRset does not exist: class NONE, type TLSA, no RDATA
+        ldns_rr* rr = ldns_rr_new();
+        ldns_rdf* name = ldns_dname_new_frm_str((owner + ".").c_str());
+        if (!rr || !name) {
+            if (rr) ldns_rr_free(rr);
+            if (name) ldns_rdf_deep_free(name);
+            out.error = "cannot encode the prerequisite";
+            return out;
+        }
+        ldns_rr_set_owner(rr, name);
+        ldns_rr_set_type(rr, LDNS_RR_TYPE_TLSA);
+        ldns_rr_set_class(rr, LDNS_RR_CLASS_NONE);
+        ldns_rr_set_ttl(rr, 0);
+        ldns_rr_set_question(rr, false);
+        if (!ldns_rr_list_push_rr(pre.get(), rr)) {
+            ldns_rr_free(rr);
+            out.error = "cannot encode the prerequisite";
+            return out;
+        }
+    }
     ldns_rdf* zone_rdf = ldns_dname_new_frm_str((zone + ".").c_str());
     if (!zone_rdf) {
         out.error = "cannot encode the zone name " + zone;
         return out;
     }
     // ldns_update_pkt_new takes zone_rdf (it becomes the packet's question).
-    std::unique_ptr<ldns_pkt, PktFree> pkt(ldns_update_pkt_new(zone_rdf, LDNS_RR_CLASS_IN, nullptr, up.get(), nullptr));
+    std::unique_ptr<ldns_pkt, PktFree> pkt(ldns_update_pkt_new(zone_rdf, LDNS_RR_CLASS_IN, pre.get(), up.get(), nullptr));
     if (!pkt) {
         ldns_rdf_deep_free(zone_rdf);
         out.error = "cannot build the update";
@@ -170,6 +206,11 @@ UpdateAnswer send_update(const std::string& server, const std::string& zone, con
             case LDNS_RCODE_NOTZONE: out.error = "the owner is not in the zone named"; break;
             case LDNS_RCODE_NOTAUTH: out.error = "the server is not authoritative for the zone"; break;
             case LDNS_RCODE_SERVFAIL: out.error = "the server failed to apply it"; break;
+            case LDNS_RCODE_NXRRSET:
+            case LDNS_RCODE_YXRRSET:
+                out.error = "the RRset is not the one read a moment ago (changed meanwhile, or only a wildcard answered for the "
+                            "name): nothing changed; run it again";
+                break;
             default: break;
         }
     }

@@ -24,8 +24,13 @@ struct UpdateAnswer {
 // Adds are "add to the RRset" with `ttl` (RFC 2136 section 2.5.1), removes
 // "delete an RR from the RRset" (section 2.5.4). Never throws for a network
 // or DNS failure: that is an answer with `error`.
+// With `expect`, the update carries the prerequisite that the RRset is
+// exactly those records (RFC 2136 section 2.4.2), or does not exist when it
+// is empty (section 2.4.3): an RRset changed since it was read, or a name
+// that only a wildcard answered for, makes the server refuse it (NXRRSET or
+// YXRRSET) rather than apply it to something else.
 UpdateAnswer send_update(const std::string& server, const std::string& zone, const std::string& owner,
                          const std::vector<std::string>& add, const std::vector<std::string>& remove, unsigned ttl,
-                         const core::TsigKey& key, unsigned timeout_ms);
+                         const core::TsigKey& key, unsigned timeout_ms, const std::vector<std::string>* expect = nullptr);
 
 }  // namespace danesmtp::dns

@@ -137,6 +137,10 @@ check "no state while a server lags" '! grep -q "$HOST" "$STATE" 2>/dev/null'
 bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
 run 4 "check, a state file that cannot be written" -- check "${P[@]}" --json --state /nonexistent-dir/sub/state "$B"
 codes "check, a state file that cannot be written" roll-state-error
+printf 'danesmtp-rollover-state/1\n' > "$T/open.state"
+chmod 666 "$T/open.state"
+run 4 "check, a state file others may write" -- check "${P[@]}" --json --state "$T/open.state" "$B"
+codes "check, a state file others may write" roll-state-error
 t0=$(date +%s.%N)
 run 1 "check, served everywhere, TTL not passed" -- check "${P[@]}" --json --state "$STATE" "$B"
 codes "check, served everywhere, TTL not passed" roll-wait
@@ -185,6 +189,13 @@ hook() {
         DANESMTP_OPTS="--trust-anchor $LAB/trust-anchor --no-root-anchor ${STUBS[*]} --timeout 3000 --state $T/hook.state" \
         "$@" sh "$SRC/docs/hooks/danesmtp-renewal-hook" >"$T/out" 2>&1
 }
+mkdir -p "$T/other-lineage"
+cp "$LAB_CERTS/mx2-roll-b.chain.pem" "$T/other-lineage/fullchain.pem"
+cp "$LAB_CERTS/mx2-roll-b.key" "$T/other-lineage/privkey.pem"
+hook RENEWED_LINEAGE="$T/other-lineage"; rc=$?
+check "hook, another host's certificate: exit 0" '[ $rc = 0 ]'
+has "is not a certificate for $HOST: not staged" "hook, another host's certificate"
+check "hook, another host's certificate: nothing staged or published" '[ ! -e "$T/staged/chain.pem" ] && still served "$rec_a"'
 hook RENEWED_LINEAGE="$T/lineage"; rc=$?
 check "hook, renewal: exit 0" '[ $rc = 0 ]'
 has "gate closed, $HOST keeps its current key" "hook, renewal"

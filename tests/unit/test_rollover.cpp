@@ -44,6 +44,7 @@ RolloverServerFacts server(const std::string& addr, std::vector<std::string> tls
     std::sort(tlsa.begin(), tlsa.end());
     s.tlsa = tlsa;
     s.ttl = 300;
+    s.tlsa_signed = true;
     return s;
 }
 
@@ -185,12 +186,46 @@ BOOST_AUTO_TEST_CASE(the_gate) {
     // The TTL is the largest any server serves.
     f.servers[1].ttl = 3600;
     BOOST_TEST(rollover_evaluate(f).status == 1);
+    // A server that serves it without the RRSIG does not count.
+    f.servers[1].ttl = 300;
+    f.servers[1].tlsa_signed = false;
+    BOOST_TEST(!rollover_next_everywhere(f));
+    BOOST_TEST(rollover_evaluate(f).status == 3);
+    f.servers[1].tlsa_signed = true;
+    // A server that could not even be found (its NS address lookup failed).
+    RolloverServerFacts unknown;
+    unknown.server = "?";
+    unknown.error = "IPv6 addresses of ns2.example.org could not be looked up";
+    f.servers.push_back(unknown);
+    BOOST_TEST(rollover_evaluate(f).status == 3);
+    f.servers.pop_back();
+    // A first sighting in the future counts as now.
+    f.first_seen = kNow + 1000000;
+    BOOST_TEST(rollover_evaluate(f).wait_left == 300);
+    f.first_seen = kNow - 300;
     // No state file: closed, whatever else holds.
     f.servers[1].ttl = 300;
     f.state_error = "cannot write the state file";
     o = rollover_evaluate(f);
     BOOST_TEST(has(o, "roll-state-error"));
     BOOST_TEST(o.status == 4);
+}
+
+BOOST_AUTO_TEST_CASE(no_record_of_next_keeps_the_gate_closed) {
+    // "3 0 1" published, NEXT a bare key: no record can be made of it.
+    RolloverFacts f = base(RolloverAction::check);
+    f.published = {"3 0 1 " + std::string(64, 'a')};
+    f.servers = {server("192.0.2.1", f.published)};
+    f.next = RolloverKeyFacts{};
+    f.next.given = true;
+    f.next.file = "key.pem";
+    f.next.records["3 1 1"] = kB;
+    RolloverOutcome o = rollover_evaluate(f);
+    BOOST_TEST(has(o, "roll-no-record"));
+    BOOST_TEST(o.status == 5);
+    // Whatever the path, check never says 0 without opening the gate.
+    f.next.given = false;
+    BOOST_TEST(rollover_evaluate(f).status != 0);
 }
 
 BOOST_AUTO_TEST_CASE(after_the_switch_and_too_early) {
