@@ -91,6 +91,12 @@ echo
 echo "Mandatory DANE for a domain without TLSA records (RFC 7672 section 6):"
 # shellcheck disable=SC2086
 run "$CLI" lookup notlsa.dane.test $OPTS --mandatory notlsa.dane.test
+echo "A key change for mx.roll.dane.test (danesmtp rollover, BIND 9 zone with TTLs of 5 s):"
+echo "the plan from key A to key B, then the gate, closed while B's record is not published:"
+# shellcheck disable=SC2086
+run "$CLI" rollover plan --host mx.roll.dane.test $OPTS "$LAB_CERTS/mx-roll-a.chain.pem" "$LAB_CERTS/mx-roll-b.chain.pem"
+# shellcheck disable=SC2086
+run "$CLI" rollover check --host mx.roll.dane.test $OPTS --state "$B/demo-rollover.state" "$LAB_CERTS/mx-roll-b.chain.pem"
 echo "== 4. The real exim4 delivering through the plugin (exim-config/ snippets)"
 if command -v exim4 >/dev/null 2>&1; then
     EXIM_WORK="$B/exim-demo" bash -c '

@@ -47,7 +47,7 @@ NORMAL_END = "20400101000000Z"
 EXPIRED_INCEPTION = "20200101000000"
 EXPIRED_EXPIRATION = "20210101000000"
 ZONE_MODES = ("signed", "unsigned", "bogus-ds", "expired", "dead", "split",
-              "flaky", "dynamic")
+              "flaky", "dynamic", "no-ds")
 DYNAMIC_TTL = 5   # dynamic zones: short, so a rollover test waits for real
 SERVER_FLAGS = ("no-starttls", "broken-tls", "leaf-only", "reloadable")
 ALGORITHM = "ECDSAP256SHA256"
@@ -641,7 +641,9 @@ def build_zones(t, state, pki, certdir, serial):
             os.makedirs(kd, exist_ok=True)
             z.ksk = keygen(z.name, kd, True)
             z.zsk = keygen(z.name, kd, False)
-            if z.mode == "bogus-ds":
+            if z.mode == "no-ds":
+                z.ds = []   # signed, but the parent publishes no DS
+            elif z.mode == "bogus-ds":
                 # A KSK that never signs anything: the parent's DS names it.
                 z.ds = ds_of(keygen(z.name, kd, True))
             else:

@@ -91,6 +91,8 @@ has "unknown algorithm" "publish, an unknown TSIG algorithm"
 run 5 "publish, a secret not base64" -- publish "${P[@]}" --add "$B" -y "hmac-sha256:roll-key:not*base64" --server "$LAB_BIND"
 run 4 "check, an unsigned zone" -- check --host mx.plainnotls.insecure.test --port "$LAB_SMTP_PORT" --json --state "$STATE" "$B"
 codes "check, an unsigned zone" roll-zone-unsigned
+run 4 "check, a signed zone without a DS" -- check --host mx.nods.test --port "$LAB_SMTP_PORT" --json --state "$STATE" --no-probe "$B"
+codes "check, a signed zone without a DS" roll-no-ds
 run 4 "check, a bogus zone" -- check --host mx.bogus.test --port "$LAB_SMTP_PORT" --json --state "$STATE" --no-probe "$B"
 codes "check, a bogus zone" roll-not-secure
 
