@@ -29,9 +29,9 @@ namespace {
 
 using core::Bytes;
 
-constexpr std::uint16_t kTypeNs = 2;
-constexpr std::uint16_t kTypeDs = 43;
-constexpr std::uint16_t kTypeDnskey = 48;
+using core::kTypeDnskey;
+using core::kTypeDs;
+using core::kTypeNs;
 // Zones listed per check, and DS/DNSKEY records shown per zone.
 constexpr std::size_t kMaxZones = 16;
 constexpr std::size_t kMaxZoneKeys = 16;

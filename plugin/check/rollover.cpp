@@ -32,8 +32,8 @@ namespace {
 
 using core::Bytes;
 
-constexpr std::uint16_t kTypeSoa = 6;
-constexpr std::uint16_t kTypeDnskey = 48;
+using core::kTypeDnskey;
+using core::kTypeSoa;
 constexpr std::size_t kMaxProbedAddresses = 16;
 // Server addresses asked for the gate; more keep it closed.
 constexpr std::size_t kMaxRolloverServers = 32;
@@ -280,12 +280,7 @@ void forget_state(const RolloverOptions& o, const core::RolloverFacts& f, const 
 }
 
 void gate_state(const RolloverOptions& o, core::RolloverFacts* f) {
-    std::vector<std::string> combos = core::rollover_combos(f->published);
-    std::vector<std::string> next;
-    for (const auto& c : combos) {
-        auto it = f->next.records.find(c);
-        if (it != f->next.records.end()) next.push_back(it->second);
-    }
+    std::vector<std::string> next = core::rollover_records(f->next, f->published);
     std::sort(next.begin(), next.end());
     if (next.empty()) return;
     f->state_file = o.state_file.empty() ? kRolloverStateDefault : o.state_file;
@@ -387,33 +382,37 @@ core::RolloverProbeFacts probe_address(const std::string& addr, const RolloverOp
     return p;
 }
 
-void probe_all(core::Resolver& r, const RolloverOptions& o, core::RolloverFacts* f) {
-    f->probed = true;
-    std::vector<core::DnsQuery> q = {{f->host, core::kTypeA}, {f->host, core::kTypeAaaa}};
+// addresses_of - the A and AAAA addresses of `name`, at most `max`;
+// *unknown says what was left out (a lookup that failed, the rest past max).
+std::vector<std::string> addresses_of(core::Resolver& r, const std::string& name, std::size_t max,
+                                      std::vector<std::string>* unknown) {
+    std::vector<core::DnsQuery> q = {{name, core::kTypeA}, {name, core::kTypeAaaa}};
     std::vector<core::DnsResult> a = r.resolve(q);
-    std::vector<std::string> addresses;
-    std::vector<std::string> unknown;  // what could not be probed: never "safe"
+    std::vector<std::string> out;
+    bool past = false;
     for (std::size_t i = 0; i < a.size(); ++i) {
         if (a[i].security == core::DnsSecurity::bogus || a[i].security == core::DnsSecurity::failed) {
-            unknown.push_back(std::string(q[i].type == core::kTypeA ? "IPv4" : "IPv6") + " addresses could not be looked up");
+            unknown->push_back(std::string(q[i].type == core::kTypeA ? "IPv4" : "IPv6") + " addresses of " + name +
+                               " could not be looked up");
             continue;
         }
         for (const auto& rd : a[i].rdata) {
             std::string t = core::address_text(rd, q[i].type);
             if (t.empty()) continue;
-            if (addresses.size() < kMaxProbedAddresses) addresses.push_back(t);
-            else if (unknown.empty() || unknown.back().rfind("more than", 0) != 0)
-                unknown.push_back("more than " + std::to_string(kMaxProbedAddresses) + " addresses: the rest not probed");
+            if (out.size() < max) out.push_back(t);
+            else past = true;
         }
     }
-    std::vector<std::string> combos = core::rollover_combos(f->published);
-    auto recs = [&](const core::RolloverKeyFacts& k) {
-        std::vector<std::string> v;
-        for (const auto& c : combos)
-            if (k.records.count(c)) v.push_back(k.records.at(c));
-        return v;
-    };
-    std::vector<std::string> next = recs(f->next), cur = recs(f->current);
+    if (past) unknown->push_back("more than " + std::to_string(max) + " addresses: the rest left out");
+    return out;
+}
+
+void probe_all(core::Resolver& r, const RolloverOptions& o, core::RolloverFacts* f) {
+    f->probed = true;
+    std::vector<std::string> unknown;  // what could not be probed: never "safe"
+    std::vector<std::string> addresses = addresses_of(r, f->host, kMaxProbedAddresses, &unknown);
+    std::vector<std::string> next = core::rollover_records(f->next, f->published);
+    std::vector<std::string> cur = core::rollover_records(f->current, f->published);
     core::RolloverChange change = core::rollover_change(*f);
     std::vector<std::string> remaining;
     for (const auto& p : f->published)
@@ -430,14 +429,9 @@ void probe_all(core::Resolver& r, const RolloverOptions& o, core::RolloverFacts*
 
 std::string primary_address(core::Resolver& r, const std::string& primary) {
     if (primary.empty()) return "";
-    std::vector<core::DnsQuery> q = {{primary, core::kTypeA}, {primary, core::kTypeAaaa}};
-    std::vector<core::DnsResult> a = r.resolve(q);
-    for (std::size_t i = 0; i < a.size(); ++i)
-        for (const auto& rd : a[i].rdata) {
-            std::string t = core::address_text(rd, q[i].type);
-            if (!t.empty()) return t;
-        }
-    return "";
+    std::vector<std::string> ignored;
+    std::vector<std::string> a = addresses_of(r, primary, 1, &ignored);
+    return a.empty() ? "" : a[0];
 }
 
 }  // namespace
@@ -530,9 +524,7 @@ core::RolloverFacts rollover(core::Resolver& resolver, const std::string& host, 
             f.update_error = u.error;
             f.update_tsig_refused = u.tsig_refused;
             if (u.answered && u.rcode == "NOERROR" && u.error.empty() && !before.change.add.empty()) {
-                std::vector<std::string> next;
-                for (const auto& c : core::rollover_combos(f.published))
-                    if (f.next.records.count(c)) next.push_back(f.next.records.at(c));
+                std::vector<std::string> next = core::rollover_records(f.next, f.published);
                 std::sort(next.begin(), next.end());
                 std::string ignored;  // the gate fails closed on its own if the file is unusable
                 forget_state(o, f, next, &ignored);

@@ -39,9 +39,13 @@ enum class DnsSecurity { secure, insecure, bogus, failed };
 const char* security_name(DnsSecurity s);
 
 constexpr std::uint16_t kTypeA = 1;
+constexpr std::uint16_t kTypeNs = 2;
 constexpr std::uint16_t kTypeCname = 5;
+constexpr std::uint16_t kTypeSoa = 6;
 constexpr std::uint16_t kTypeMx = 15;
 constexpr std::uint16_t kTypeAaaa = 28;
+constexpr std::uint16_t kTypeDs = 43;
+constexpr std::uint16_t kTypeDnskey = 48;
 constexpr std::uint16_t kTypeTlsa = 52;
 
 struct DnsQuery {

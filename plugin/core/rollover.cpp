@@ -72,7 +72,7 @@ std::string rr_line(const RolloverFacts& f, const std::string& record, std::uint
     return f.owner + ". " + std::to_string(ttl) + " IN TLSA " + record;
 }
 
-std::string tool(const RolloverFacts&) { return "danesmtp rollover"; }
+const std::string kTool = "danesmtp rollover";
 
 std::string host_args(const RolloverFacts& f) {
     return "--host " + f.host + (f.port != 25 ? " --port " + std::to_string(f.port) : std::string());
@@ -134,6 +134,10 @@ std::vector<std::string> rollover_combos(const std::vector<std::string>& publish
         if (usable(r)) s.insert(combo_of(r));
     if (s.empty()) s.insert("3 1 1");
     return {s.begin(), s.end()};
+}
+
+std::vector<std::string> rollover_records(const RolloverKeyFacts& key, const std::vector<std::string>& published) {
+    return records_of(key, rollover_combos(published));
 }
 
 bool rollover_next_everywhere(const RolloverFacts& f) {
@@ -226,9 +230,6 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
                 if (!contains(o.keep_after, r)) o.keep_after.push_back(r);
         for (const auto& r : cur)
             if (!contains(next, r)) o.remove_after.push_back(r);
-        if (!f.current.given || !f.next.given || next.empty()) {
-            // nothing more to say: the files' findings above
-        }
     } else if (f.action == RolloverAction::check) {
         bool all = rollover_next_everywhere(f);
         bool switched = f.probed && !next.empty() &&
@@ -249,7 +250,7 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
             });
             if (!serves_any(f.published, next) && !some_server) {
                 out.push_back(make(FindingCode::roll_next_missing, f, "no record at " + f.owner + " matches NEXT (" + f.next.file + ")",
-                                   next, "publish it beside the current one: `" + tool(f) + " publish --add " + f.next.file + " " + host_args(f) + "`"));
+                                   next, "publish it beside the current one: `" + kTool + " publish --add " + f.next.file + " " + host_args(f) + "`"));
             } else if (!all) {
                 std::vector<std::string> ev;
                 for (const auto& s : f.servers) {
@@ -298,7 +299,7 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
                 else if (!p.matches_remaining) ev.push_back(p.address + ": presents " + p.leaf + ", which no remaining record matches");
             if (!ev.empty()) {
                 out.push_back(make(FindingCode::roll_remove_unsafe, f, "removing CURRENT's records now would break DANE for " + f.host, ev,
-                                   "switch every address to NEXT first (`" + tool(f) + " check " + host_args(f) + " NEXT` confirms it)"));
+                                   "switch every address to NEXT first (`" + kTool + " check " + host_args(f) + " NEXT` confirms it)"));
                 any = false;
             }
         }
@@ -318,7 +319,7 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
                 for (const auto& r : o.change.remove) ev.push_back("removed " + r);
                 out.push_back(make(FindingCode::roll_updated, f, "the update was accepted by " + f.update_server, ev,
                                    f.action == RolloverAction::add
-                                       ? "wait for the gate: `" + tool(f) + " check " + host_args(f) + " NEXT`"
+                                       ? "wait for the gate: `" + kTool + " check " + host_args(f) + " NEXT`"
                                        : ""));
             } else if (f.update_tsig_refused) {
                 out.push_back(make(FindingCode::roll_tsig_refused, f, f.update_server + " refused the TSIG signature: " + printable(f.update_error),
@@ -350,7 +351,7 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
         if (!early.empty())
             out.push_back(make(FindingCode::roll_early_switch, f,
                                "an address of " + f.host + " presents a chain the published TLSA RRset does not match", early,
-                               "put the previous key back in service now, publish the new key's record, wait for `" + tool(f) +
+                               "put the previous key back in service now, publish the new key's record, wait for `" + kTool +
                                    " check` to open the gate, then switch"));
         if (f.action == RolloverAction::check && !next.empty() && !on_next.empty() && not_next.empty()) {
             std::vector<std::string> old;
@@ -361,8 +362,8 @@ RolloverOutcome rollover_evaluate(const RolloverFacts& f) {
             if (!old.empty() && early.empty())
                 out.push_back(make(FindingCode::roll_old_removable, f, "these records match no chain the host presents and may be removed now",
                                    old,
-                                   f.current.given ? "`" + tool(f) + " publish --remove " + f.current.file + " " + host_args(f) + "`"
-                                                   : "remove them (`" + tool(f) + " publish --remove CURRENT " + host_args(f) + "`)"));
+                                   f.current.given ? "`" + kTool + " publish --remove " + f.current.file + " " + host_args(f) + "`"
+                                                   : "remove them (`" + kTool + " publish --remove CURRENT " + host_args(f) + "`)"));
         }
     }
 

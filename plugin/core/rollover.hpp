@@ -116,6 +116,10 @@ struct RolloverFacts {
 // records with usage DANE-TA(2) or DANE-EE(3), sorted; "3 1 1" when none.
 std::vector<std::string> rollover_combos(const std::vector<std::string>& published);
 
+// rollover_records - the records of a key for the combinations in use
+// (rollover_combos of `published`), in that order, without repeats.
+std::vector<std::string> rollover_records(const RolloverKeyFacts& key, const std::vector<std::string>& published);
+
 // rollover_next_everywhere - every authoritative server answered, each
 // serves a record of NEXT, and the resolver's answer is secure and has one.
 bool rollover_next_everywhere(const RolloverFacts& f);

@@ -47,6 +47,12 @@ gate() { # NEXT STATE: wait (up to 40 s) until the gate opens
     done
     return 1
 }
+back_to_a() { # A's record only, the server on A, the secondary in step
+    ro publish --add "$KEY_A" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null &&
+        switch_to a &&
+        ro publish --remove "$KEY_B" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null &&
+        bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
+}
 MAIL_PID=""
 mail_start() { # RUN: a message every half second until mail_stop
     rm -f "$W/stop-mail"
@@ -80,17 +86,17 @@ v0=$(verified)
 d0=$(deferred)
 mail_start gated
 sleep 2
-ro publish --add "$KEY_B" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null
-check "gated: B published" '[ $? = 0 ]'
+ro publish --add "$KEY_B" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null; rc=$?
+check "gated: B published" '[ $rc = 0 ]'
 bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
-gate "$KEY_B" "$W/gated.state"
-check "gated: the gate opened" '[ $? = 0 ]'
+gate "$KEY_B" "$W/gated.state"; rc=$?
+check "gated: the gate opened" '[ $rc = 0 ]'
 switch_to b
 sleep 2
 ro check "$KEY_B" --state "$W/gated.state" > "$W/after-switch.txt" 2>&1
 check "gated: every address presents B" 'grep -q roll-switched "$W/after-switch.txt"'
-ro publish --remove "$KEY_A" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null
-check "gated: A removed" '[ $? = 0 ]'
+ro publish --remove "$KEY_A" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null; rc=$?
+check "gated: A removed" '[ $rc = 0 ]'
 bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
 sleep 7   # past the TTL: deliveries that see B's record alone
 mail_stop
@@ -106,10 +112,7 @@ check "gated: none deferred ($def)" '[ "$def" = 0 ]'
 
 # ---- 2. the switch done too early: back to A (DNS and server), then B
 # presented before its record is published.
-ro publish --add "$KEY_A" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null
-switch_to a
-ro publish --remove "$KEY_B" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null
-bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
+check "back to A" back_to_a
 sleep 6   # caches forget B's record
 v0=$(verified)
 d0=$(deferred)
@@ -119,8 +122,8 @@ switch_to b
 sleep 4
 ro publish --add "$KEY_B" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null
 bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
-gate "$KEY_B" "$W/early.state"
-check "early: the gate opened" '[ $? = 0 ]'
+gate "$KEY_B" "$W/early.state"; rc=$?
+check "early: the gate opened" '[ $rc = 0 ]'
 sleep 1
 mail_stop
 sent=$(cat "$W/sent-early")
@@ -138,8 +141,5 @@ check "early: every delivery DANE-verified ($ver of $sent)" '[ "$ver" = "$sent" 
 check "early: nothing left in the queue" '[ "$(queued "$DOMAIN")" = 0 ]'
 
 # ---- back as it was
-ro publish --add "$KEY_A" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null
-switch_to a
-ro publish --remove "$KEY_B" -k "$LAB_TSIG_KEY" --server "$LAB_BIND" >/dev/null
-bash "$SRC/tests/lab/lab.sh" sync-secondary "$LAB"
+check "back to A" back_to_a
 finish rollover_exim_test

@@ -425,48 +425,21 @@ def issue_leaves(t, pki, certdir):
     with open(os.path.join(work, "serial"), "w") as f:
         f.write("%016X\n" % random.SystemRandom().getrandbits(63))
     env_cnf = ["env", "OPENSSL_CONF=" + cnf]
-    # Lab CAs (the "ca" lines): issued by the PKI's root, beside int.
-    for name, cn in t.cas.items():
+
+    def issue(name, cn, ext_text, ca_pem, ca_key):
+        """An EC P-256 key and certificate NAME (CN, extensions) signed by
+        CA, with its DER and SPKI DER beside it in certdir."""
         key = os.path.join(certdir, name + ".key")
         pem = os.path.join(certdir, name + ".pem")
         csr = os.path.join(work, name + ".csr")
         ext = os.path.join(work, name + ".ext")
         with open(ext, "w") as f:
-            f.write(CA_EXT)
+            f.write(ext_text)
         run(env_cnf + ["openssl", "req", "-config", cnf, "-new", "-utf8",
                        "-newkey", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
                        "-pkeyopt", "ec_param_enc:named_curve", "-noenc",
                        "-keyout", key, "-subj", "/CN=" + cn, "-out", csr],
             cwd=work)
-        run(env_cnf + ["openssl", "ca", "-config", cnf, "-batch", "-notext",
-                       "-utf8", "-md", "sha256",
-                       "-cert", os.path.join(pki, "root.pem"),
-                       "-keyfile", os.path.join(pki, "root.key"),
-                       "-startdate", NORMAL_START, "-enddate", NORMAL_END,
-                       "-extfile", ext, "-extensions", "ext",
-                       "-in", csr, "-out", pem], cwd=work)
-        run(env_cnf + ["openssl", "x509", "-in", pem, "-outform", "DER",
-                       "-out", os.path.join(certdir, name + ".der")])
-        run(env_cnf + ["openssl", "pkey", "-in", key, "-pubout", "-outform",
-                       "DER", "-out", os.path.join(certdir,
-                                                   name + ".spki.der")])
-    for name, dnsnames in t.leaves.items():
-        ca = t.leaf_ca.get(name, "")
-        ca_pem = os.path.join(certdir, ca + ".pem") if ca else \
-            os.path.join(pki, "int.pem")
-        ca_key = os.path.join(certdir, ca + ".key") if ca else \
-            os.path.join(pki, "int.key")
-        key = os.path.join(certdir, name + ".key")
-        pem = os.path.join(certdir, name + ".pem")
-        csr = os.path.join(work, name + ".csr")
-        ext = os.path.join(work, name + ".ext")
-        with open(ext, "w") as f:
-            f.write(LEAF_EXT % ", ".join("DNS:" + n for n in dnsnames))
-        run(env_cnf + ["openssl", "req", "-config", cnf, "-new", "-utf8",
-                       "-newkey", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                       "-pkeyopt", "ec_param_enc:named_curve", "-noenc",
-                       "-keyout", key, "-subj", "/CN=" + dnsnames[0],
-                       "-out", csr], cwd=work)
         run(env_cnf + ["openssl", "ca", "-config", cnf, "-batch", "-notext",
                        "-utf8", "-md", "sha256",
                        "-cert", ca_pem, "-keyfile", ca_key,
@@ -478,6 +451,21 @@ def issue_leaves(t, pki, certdir):
         run(env_cnf + ["openssl", "pkey", "-in", key, "-pubout", "-outform",
                        "DER", "-out", os.path.join(certdir,
                                                    name + ".spki.der")])
+        return pem
+
+    # Lab CAs (the "ca" lines): issued by the PKI's root, beside int.
+    for name, cn in t.cas.items():
+        issue(name, cn, CA_EXT, os.path.join(pki, "root.pem"),
+              os.path.join(pki, "root.key"))
+    for name, dnsnames in t.leaves.items():
+        ca = t.leaf_ca.get(name, "")
+        ca_pem = os.path.join(certdir, ca + ".pem") if ca else \
+            os.path.join(pki, "int.pem")
+        ca_key = os.path.join(certdir, ca + ".key") if ca else \
+            os.path.join(pki, "int.key")
+        pem = issue(name, dnsnames[0],
+                    LEAF_EXT % ", ".join("DNS:" + n for n in dnsnames),
+                    ca_pem, ca_key)
         with open(os.path.join(certdir, name + ".chain.pem"), "w") as out:
             for part in (pem, ca_pem, os.path.join(pki, "root.pem")):
                 with open(part) as f:

@@ -96,6 +96,16 @@ codes "check, a signed zone without a DS" roll-no-ds
 run 4 "check, a bogus zone" -- check --host mx.bogus.test --port "$LAB_SMTP_PORT" --json --state "$STATE" --no-probe "$B"
 codes "check, a bogus zone" roll-not-secure
 
+# ---- hostile signed zones: bounded, answered, never a crash
+run 3 "check, 300 TLSA records" -- check --host mx1.manytlsa.dane.test --port "$LAB_SMTP_PORT" --json --state "$STATE" "$B"
+codes "check, 300 TLSA records" roll-next-missing
+check "300 TLSA records read through the resolver" "python3 -c 'import json; assert len(json.load(open(\"$T/out\"))[\"tlsa\"][\"records\"]) == 300'"
+run 3 "check, 1500 addresses" -- check --host mx1.manyaddr.dane.test --port "$LAB_SMTP_PORT" --json --state "$STATE" "$B"
+has "more than 16 addresses: the rest left out" "check, 1500 addresses"
+longmx=$(awk '$1 == "server" && $2 == "mx_longmx" {print $3}' "$SRC/tests/lab/cases")
+run 4 "check, a host whose TLSA owner would exceed 255 octets" -- check --host "$longmx" --port "$LAB_SMTP_PORT" --json --state "$STATE" "$B"
+codes "check, a host whose TLSA owner would exceed 255 octets" roll-not-secure
+
 # ---- plan: what to publish, what is missing, how long to wait
 run 0 "plan" -- plan "${P[@]}" --json "$A" "$B"
 check "plan: publish A and B, B missing, keep B" "python3 -c '
