@@ -228,6 +228,15 @@ UNB
         printf '    stub-addr: %s\n' "$addr"
         last=$zone
     done < "$STATE/stubs" >> "$STATE/$1/unbound.conf"
+    # Every other zone of the main NSD too: the zones' NS records name
+    # 127.0.0.1 port 53, where nothing listens. Once a client has asked for
+    # such an NS RRset (danesmtp check does), unbound would follow the cached
+    # delegation there and answer SERVFAIL for the zone's uncached names.
+    for zone in $(sed -n 's/^ *name: "\(.*\)"$/\1/p' "$STATE/nsd/nsd.conf"); do
+        [ "$zone" = test. ] && continue
+        grep -q "^$zone " "$STATE/stubs" && continue
+        printf 'stub-zone:\n    name: "%s"\n    stub-addr: %s\n' "$zone" "${DNS_ADDR_PORT/:/@}"
+    done >> "$STATE/$1/unbound.conf"
     printf 'remote-control:\n    control-enable: no\n' >> "$STATE/$1/unbound.conf"
 }
 
