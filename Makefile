@@ -6,7 +6,7 @@
 #                      run every test, then the suites again under ASan+UBSan
 #   make demo          a small PKI, its TLSA records, verdicts a person reads
 #   make bench         verification figures, ours against OpenSSL's DANE API
-#   make install       DESTDIR, PREFIX, LIBDIR, BINDIR, INCLUDEDIR, MANDIR
+#   make install       DESTDIR, PREFIX, LIBDIR, BINDIR, LIBEXECDIR, INCLUDEDIR, MANDIR
 #   make abi-check     exported symbols == the functions declared in the header
 
 VERSION_MAJOR := $(shell sed -n 's/^\#define DANESMTP_VERSION_MAJOR \([0-9]*\)/\1/p' include/danesmtp.h)
@@ -17,6 +17,7 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
@@ -113,6 +114,15 @@ $(B)/install/danesmtp-opensmtpd: $(call obj,$(B),$(OSD_SRC) plugin/cli/common.cp
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -pthread -o $@ $(filter %.o,$^) -L$(B) -ldanesmtp
 
+# The filter again under ThreadSanitizer and under ASan+UBSan, for the
+# protocol test (its lookups run on worker threads).
+$(TSAN)/danesmtp-opensmtpd: $(OSD_SRC) plugin/cli/common.cpp $(CORE_SRC) $(CAPI_SRC)
+	@mkdir -p $(TSAN)
+	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -o $@ $^ $(LIBS)
+
+$(SAN)/danesmtp-opensmtpd: $(call obj,$(SAN),$(OSD_SRC) plugin/cli/common.cpp $(CORE_SRC) $(CAPI_SRC))
+	$(CXX) $(SANFLAGS) -pthread -o $@ $^ $(LIBS)
+
 $(CLIENT): plugin/exim/client.c
 	$(CC) -std=c11 -shared -fPIC -fvisibility=hidden -pthread -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion \
 	  $(CFLAGS) -Wl,--no-undefined -Wl,-z,relro -Wl,-z,now -Wl,-z,nodelete $(LDFLAGS) -o $@ $<
@@ -176,11 +186,13 @@ exim-test: $(LIB) $(DAEMON) $(CLIENT) $(TSAN)/danesmtpd $(PKI)/.done
 # servers listen on port 25, where smtpd delivers (issue 10). Root only: port
 # 25, a private mount namespace for smtpd's compiled-in paths, its users.
 OSD_ROOT := $(B)/opensmtpd
-opensmtpd-test: $(LIB) $(OSD) $(PKI)/.done
+opensmtpd-test: $(LIB) $(OSD) $(TSAN)/danesmtp-opensmtpd $(SAN)/danesmtp-opensmtpd $(PKI)/.done
 	@if [ "$$(id -u)" != 0 ]; then echo "opensmtpd-test: SKIPPED: needs root (port 25, a mount namespace, smtpd's users)"; exit 0; fi; \
 	sh tests/opensmtpd/get-smtpd.sh $(OSD_ROOT) || exit 1; \
 	LAB_SMTP_PORT=25 bash tests/lab/lab.sh up $(B)/osd-lab $(PKI) || exit 1; \
 	python3 tests/opensmtpd/protocol_test.py $(B) $(B)/osd-lab \
+	  && TSAN_OPTIONS=halt_on_error=1 python3 tests/opensmtpd/protocol_test.py $(B) $(B)/osd-lab $(TSAN)/danesmtp-opensmtpd \
+	  && ASAN_OPTIONS=detect_leaks=0 python3 tests/opensmtpd/protocol_test.py $(B) $(B)/osd-lab $(SAN)/danesmtp-opensmtpd \
 	  && bash tests/opensmtpd/opensmtpd_test.sh $(B) $(B)/osd-lab $(OSD_ROOT); \
 	  rc=$$?; bash tests/lab/lab.sh down $(B)/osd-lab; exit $$rc
 
@@ -256,7 +268,7 @@ asan-test: $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(B)/fuzz-seeds
 check: deps
 	$(MAKE) --no-print-directory -j$$(nproc) $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(B)/lab-tests \
 	  $(SAN)/unit-tests $(SAN)/capi-test $(SAN)/fuzz-replay $(TSAN)/threads build/tsan/lab-tests \
-	  $(DAEMON) $(CLIENT) $(TSAN)/danesmtpd $(OSD)
+	  $(DAEMON) $(CLIENT) $(TSAN)/danesmtpd $(OSD) $(TSAN)/danesmtp-opensmtpd $(SAN)/danesmtp-opensmtpd
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory asan-test
 	$(MAKE) --no-print-directory tsan-test
@@ -294,10 +306,12 @@ bench: $(B)/bench $(B)/bench-dns $(B)/cputime $(LIB) $(CLI) $(DAEMON) $(CLIENT) 
 	  rc=$$?; bash tests/lab/lab.sh down $(LAB); exit $$rc
 
 # ---- install
-install: $(LIB) $(CLI) $(B)/install/danesmtp $(B)/install/danesmtpd $(CLIENT)
+install: $(LIB) $(CLI) $(B)/install/danesmtp $(B)/install/danesmtpd $(B)/install/danesmtp-opensmtpd $(CLIENT)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(SBINDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	  $(DESTDIR)$(LIBDIR)/danesmtp
+	  $(DESTDIR)$(LIBDIR)/danesmtp $(DESTDIR)$(LIBEXECDIR)/danesmtp
+	install -m 0755 $(B)/install/danesmtp-opensmtpd $(DESTDIR)$(LIBEXECDIR)/danesmtp/danesmtp-opensmtpd
+	install -m 0644 man/danesmtp-opensmtpd.8 $(DESTDIR)$(MANDIR)/man8/danesmtp-opensmtpd.8
 	install -m 0755 $(B)/install/danesmtpd $(DESTDIR)$(SBINDIR)/danesmtpd
 	install -m 0644 $(CLIENT) $(DESTDIR)$(LIBDIR)/danesmtp/danesmtp-exim-client.so
 	install -m 0644 man/danesmtpd.8 $(DESTDIR)$(MANDIR)/man8/danesmtpd.8
@@ -320,6 +334,7 @@ install: $(LIB) $(CLI) $(B)/install/danesmtp $(B)/install/danesmtpd $(CLIENT)
 	install -m 0644 exim-config/exim4.conf.standalone $(DESTDIR)$(DATADIR)/exim-config/
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 exim-config/README.md $(DESTDIR)$(DOCDIR)/README.exim.md
+	install -m 0644 opensmtpd-config/README.md $(DESTDIR)$(DOCDIR)/README.opensmtpd.md
 	install -m 0644 danesmtp.conf.example $(DESTDIR)$(DATADIR)/danesmtp.conf.example
 
 # What a packager does: stage an install, then build a C program against it
@@ -336,6 +351,8 @@ install-test: $(LIB) $(CLI) $(DAEMON) $(CLIENT) $(PKI)/.done
 	! readelf -d $(B)/stage/usr/bin/danesmtp | grep -Eq 'RPATH|RUNPATH'
 	LD_LIBRARY_PATH=$(B)/stage/usr/lib $(B)/stage/usr/sbin/danesmtpd --version
 	! readelf -d $(B)/stage/usr/sbin/danesmtpd | grep -Eq 'RPATH|RUNPATH'
+	LD_LIBRARY_PATH=$(B)/stage/usr/lib $(B)/stage/usr/libexec/danesmtp/danesmtp-opensmtpd --version
+	! readelf -d $(B)/stage/usr/libexec/danesmtp/danesmtp-opensmtpd | grep -Eq 'RPATH|RUNPATH'
 	! readelf -d $(B)/stage/usr/lib/danesmtp/danesmtp-exim-client.so | grep -q 'NEEDED.*\[lib[^c]'
 	grep -q '$(B)/stage/usr/lib/danesmtp/\|/usr/lib/danesmtp/danesmtp-exim-client.so' \
 	  $(B)/stage/usr/share/danesmtp/exim-config/conf.d/main/05_danesmtp-macros
@@ -360,8 +377,9 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdanesmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/libdanesmtp.so $(DESTDIR)$(BINDIR)/danesmtp \
 	  $(DESTDIR)$(INCLUDEDIR)/danesmtp.h $(DESTDIR)$(INCLUDEDIR)/danesmtp_exim.h $(DESTDIR)$(PKGCONFIGDIR)/danesmtp.pc \
-	  $(DESTDIR)$(MANDIR)/man1/danesmtp.1 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5
-	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	  $(DESTDIR)$(MANDIR)/man1/danesmtp.1 $(DESTDIR)$(MANDIR)/man5/danesmtp.conf.5 \
+	  $(DESTDIR)$(SBINDIR)/danesmtpd $(DESTDIR)$(MANDIR)/man8/danesmtpd.8 $(DESTDIR)$(MANDIR)/man8/danesmtp-opensmtpd.8
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBDIR)/danesmtp $(DESTDIR)$(LIBEXECDIR)/danesmtp
 
 clean:
 	rm -rf build

@@ -47,6 +47,11 @@ done
 check "snippets name the multiarch library" 'grep -q "^DANESMTP_LIBRARY = /usr/lib/x86_64-linux-gnu/libdanesmtp.so.1$" "$X/etc/exim4/conf.d/main/05_danesmtp-macros"'
 has danesmtp usr/share/doc/danesmtp/README.Debian
 has danesmtp usr/share/doc/danesmtp/README.exim.md.gz
+has danesmtp usr/share/doc/danesmtp/README.opensmtpd.md.gz
+has danesmtp usr/libexec/danesmtp/danesmtp-opensmtpd
+has danesmtp usr/share/man/man8/danesmtp-opensmtpd.8.gz
+if LD_LIBRARY_PATH="$X/usr/lib/x86_64-linux-gnu" "$X/usr/libexec/danesmtp/danesmtp-opensmtpd" --version | grep -qx "danesmtp-opensmtpd $V"; then
+    ok; else bad "packaged OpenSMTPD filter does not run"; fi
 
 # lintian: no error, warning, info or pedantic tag.
 if command -v lintian >/dev/null 2>&1; then

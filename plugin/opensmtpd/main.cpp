@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -317,7 +318,7 @@ private:
     std::map<std::string, std::vector<PendingPtr>> waiting_;
     std::map<std::string, Clock::time_point> probed_;
     std::size_t threads_ = 0, idle_ = 0;
-    bool audit_seen_ = false;  // a plan said audit-only (the configuration file)
+    std::atomic<bool> audit_seen_{false};  // a plan said audit-only (the configuration file)
 };
 
 unsigned number(const std::string& opt, const std::string& v, unsigned lo, unsigned hi) {

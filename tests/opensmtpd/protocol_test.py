@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """protocol_test.py - danesmtp-opensmtpd against scripted smtpd input.
 
-  protocol_test.py BUILD_DIR LAB_STATE
+  protocol_test.py BUILD_DIR LAB_STATE [FILTER]
 
 The filter binary, its stdin and stdout on pipes as smtpd's socketpair would
 be, resolving the lab through stub zones (the dead zone's server reads queries
@@ -20,7 +20,8 @@ import sys
 import time
 
 BUILD, LAB = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-FILTER = os.path.join(BUILD, "danesmtp-opensmtpd")
+# An optional third argument: the filter built under a sanitizer.
+FILTER = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else os.path.join(BUILD, "danesmtp-opensmtpd")
 env_lab = {}
 for line in open(os.path.join(LAB, "lab.env")):
     if "=" in line:
@@ -91,7 +92,12 @@ class Filter:
         except subprocess.TimeoutExpired:
             self.p.kill()
             rc = None
-        return rc, time.monotonic() - t0
+        took = time.monotonic() - t0
+        self.err += self.p.stderr.read()
+        # A sanitizer build (third argument) reports here.
+        check("no sanitizer report", b"Sanitizer" not in self.err and b"runtime error" not in self.err,
+              self.err.decode("latin-1")[-3000:])
+        return rc, took
 
 
 HS_68 = ["config|smtpd-version|6.8.0p2", "config|smtp-session-timeout|300", "config|subsystem|smtp-in",
@@ -224,5 +230,5 @@ for args, want in [(["--deadline", "5"], "--deadline wants a number from 100"),
     check("bad invocation %s: says why" % args, want in p.stderr.decode(), p.stderr)
     check("bad invocation %s: nothing on stdout" % args, p.stdout == b"", p.stdout)
 
-print("opensmtpd protocol test: %d checks, %d failed" % (checks, failed))
+print("opensmtpd protocol test (%s): %d checks, %d failed" % (os.path.relpath(FILTER), checks, failed))
 sys.exit(1 if failed else 0)

@@ -7,6 +7,8 @@
 // is tests/opensmtpd/opensmtpd_test.sh.
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -222,10 +224,20 @@ BOOST_AUTO_TEST_CASE(domains_and_addresses) {
     BOOST_TEST(!same_address("x", "x"));
 }
 
-BOOST_AUTO_TEST_CASE(audit_codes_are_unique) {
+BOOST_AUTO_TEST_CASE(audit_codes_are_unique_and_in_the_man_page) {
     for (std::size_t i = 0; i < kAuditCodeCount; ++i)
         for (std::size_t k = i + 1; k < kAuditCodeCount; ++k)
             BOOST_TEST(std::string(kAuditCodes[i].code) != kAuditCodes[k].code);
+    // The tests run from the source tree's top (make test).
+    std::ifstream man("man/danesmtp-opensmtpd.8");
+    BOOST_REQUIRE(man.good());
+    std::stringstream text;
+    text << man.rdbuf();
+    for (std::size_t i = 0; i < kAuditCodeCount; ++i) {
+        std::string roff;
+        for (const char* c = kAuditCodes[i].code; *c; ++c) roff += *c == '-' ? std::string("\\-") : std::string(1, *c);
+        BOOST_TEST(text.str().find(".B " + roff + "\n") != std::string::npos, kAuditCodes[i].code);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
