@@ -335,6 +335,10 @@ install: $(LIB) $(CLI) $(B)/install/danesmtp $(B)/install/danesmtpd $(B)/install
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 exim-config/README.md $(DESTDIR)$(DOCDIR)/README.exim.md
 	install -m 0644 opensmtpd-config/README.md $(DESTDIR)$(DOCDIR)/README.opensmtpd.md
+	install -d $(DESTDIR)$(DATADIR)/opensmtpd-config
+	sed -e 's|/usr/libexec/danesmtp/|$(LIBEXECDIR)/danesmtp/|' opensmtpd-config/smtpd.conf.example \
+	  > $(DESTDIR)$(DATADIR)/opensmtpd-config/smtpd.conf.example
+	chmod 0644 $(DESTDIR)$(DATADIR)/opensmtpd-config/smtpd.conf.example
 	install -m 0644 danesmtp.conf.example $(DESTDIR)$(DATADIR)/danesmtp.conf.example
 
 # What a packager does: stage an install, then build a C program against it

@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -32,11 +33,13 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,7 +62,8 @@ const char kFilterUsage[] =
     "A filter for OpenSMTPD (smtpd.conf: filter \"danesmtp\" proc-exec \"...\"); it speaks\n"
     "smtpd's filter protocol on stdin/stdout and logs to stderr. See danesmtp-opensmtpd(8).\n";
 
-// ---- output: whole lines, one writer at a time.
+// ---- output: whole lines, one writer at a time, never under Filter's mutex
+// (a slow reader on smtpd's side must not stall the lookups).
 std::mutex g_out_mu, g_err_mu;
 
 void write_all(int fd, const std::string& s) {
@@ -77,20 +81,33 @@ void send_line(const std::string& line) {
     write_all(1, line + "\n");
 }
 
+// log_line - one line for smtpd's log: printable ASCII only (a domain or a
+// reason may carry any byte).
 void log_line(const std::string& line) {
-    std::lock_guard<std::mutex> lock(g_err_mu);
     std::string clean;
-    for (char c : line) clean += (c == '\n' || c == '\r') ? ' ' : c;
+    for (char c : line) clean += (c >= 0x20 && c < 0x7f) ? c : '?';
+    std::lock_guard<std::mutex> lock(g_err_mu);
     write_all(2, clean + "\n");
 }
+
+// What to write once the mutex is released.
+struct Out {
+    std::vector<std::string> send, log;
+    void flush() {
+        for (const auto& l : log) log_line(l);
+        for (const auto& l : send) send_line(l);
+        send.clear();
+        log.clear();
+    }
+};
 
 struct Settings {
     unsigned port = 25;
     std::set<std::string> local;  // domains never looked up (delivered here)
     std::chrono::milliseconds deadline{20000};
-    std::size_t workers = 32;
+    std::size_t workers = 64;
     bool fail_closed = false;
-    bool audit_flag = false;
+    bool audit = false;  // --audit-only, or audit-only = yes in the configuration file
     bool probe = false;
     std::chrono::seconds probe_interval{600};
 };
@@ -103,141 +120,207 @@ struct Pending {
 };
 using PendingPtr = std::shared_ptr<Pending>;
 
-struct Job {
-    std::string domain;                      // rcpt: look up and answer the waiting requests
-    std::shared_ptr<danesmtp_osd::Delivery> delivery;  // or: audit this delivery
-};
-
 constexpr std::size_t kMaxPending = 20000;
 
 class Filter {
 public:
-    Filter(danesmtp_ctx* ctx, Settings s) : ctx_(ctx), s_(std::move(s)) {}
+    Filter(danesmtp_ctx* ctx, Settings s)
+        : ctx_(ctx), s_(std::move(s)), max_audit_(std::max<std::size_t>(1, s_.workers / 4)) {}
 
     void rcpt(danesmtp_osd::RcptRequest r) {
         std::string domain = r.domain;
+        Out out;
         if (domain.empty() || s_.local.count(domain)) {
             send_line(danesmtp_osd::result_line(r.version, r.session, r.token, Decision{}));
             return;
         }
-        std::lock_guard<std::mutex> lock(mu_);
-        if (pending_.size() >= kMaxPending) {
-            log_line("danesmtp: more than " + std::to_string(kMaxPending) + " recipients waiting, " + domain +
-                     " refused for now");
-            send_line(danesmtp_osd::result_line(r.version, r.session, r.token,
-                                                Decision{false, "451 4.3.2 DANE filter busy, try again later"}));
-            return;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (pending_.size() >= kMaxPending) {
+                Decision d = refusal(domain,
+                                     "more than " + std::to_string(kMaxPending) + " recipients waiting for lookups",
+                                     "451 4.3.2 DANE filter busy, try again later", &out);
+                out.send.push_back(danesmtp_osd::result_line(r.version, r.session, r.token, d));
+            } else {
+                auto p = std::make_shared<Pending>();
+                p->req = std::move(r);
+                p->deadline = Clock::now() + s_.deadline;
+                pending_.push_back(p);  // deadlines are arrival + a constant: in order
+                auto& list = waiting_[domain];
+                list.push_back(p);
+                // One lookup per domain at a time: later requests join it.
+                if (list.size() == 1) {
+                    rcpt_jobs_.push_back(domain);
+                    wake_locked(&out);
+                }
+            }
         }
-        auto p = std::make_shared<Pending>();
-        p->req = std::move(r);
-        p->deadline = Clock::now() + s_.deadline;
-        pending_.push_back(p);
-        auto& list = waiting_[domain];
-        list.push_back(p);
-        if (list.size() == 1) enqueue_locked(Job{domain, nullptr});
+        out.flush();
     }
 
     void audit(danesmtp_osd::Delivery d) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (jobs_.size() >= kMaxPending) {
-            log_line("danesmtp: audit queue full, delivery of message " + d.message_id + " not audited");
-            return;
+        Out out;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (audit_jobs_.size() >= kMaxPending) {
+                out.log.push_back("danesmtp: audit queue full, delivery of message " + d.message_id + " not audited");
+            } else {
+                audit_jobs_.push_back(std::make_shared<danesmtp_osd::Delivery>(std::move(d)));
+                wake_locked(&out);
+            }
         }
-        enqueue_locked(Job{"", std::make_shared<danesmtp_osd::Delivery>(std::move(d))});
+        out.flush();
     }
 
-    // expire - answer what is past its deadline; returns the time until the
-    // next deadline (or -1: none).
+    // expire - answer what is past its deadline; returns the milliseconds
+    // until the next deadline (-1: none).
     int expire() {
-        std::lock_guard<std::mutex> lock(mu_);
-        auto now = Clock::now();
+        Out out;
         int next = -1;
-        std::vector<PendingPtr> keep;
-        for (auto& p : pending_) {
-            if (p->answered) continue;
-            if (p->deadline <= now) {
-                answer_locked(p, timeout_decision(p->req.domain));
-                continue;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            auto now = Clock::now();
+            while (!pending_.empty()) {
+                PendingPtr p = pending_.front();
+                if (!p->answered && p->deadline > now) {
+                    next = static_cast<int>(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(p->deadline - now).count() + 1);
+                    break;
+                }
+                pending_.pop_front();
+                if (!p->answered) {
+                    std::string why = "DNS lookups for " + p->req.domain + " did not finish within " +
+                                      std::to_string(s_.deadline.count()) + " ms";
+                    answer_locked(p, refusal(p->req.domain, why, "451 4.7.5 DANE: " + why, &out), &out);
+                }
             }
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(p->deadline - now).count() + 1;
-            if (next < 0 || ms < next) next = static_cast<int>(ms);
-            keep.push_back(p);
         }
-        pending_.swap(keep);
+        out.flush();
         return next;
     }
 
 private:
-    void enqueue_locked(Job j) {
-        jobs_.push_back(std::move(j));
-        if (idle_ > 0) {
-            cv_.notify_one();
-        } else if (threads_ < s_.workers) {
-            ++threads_;
-            std::thread(&Filter::worker, this).detach();
-        }
-    }
+    bool audit_mode() const { return s_.audit || audit_seen_; }
 
-    Decision timeout_decision(const std::string& domain) {
-        bool audit = s_.audit_flag || audit_seen_;
-        std::string msg = "DNS lookups for " + domain + " did not finish within " +
-                          std::to_string(s_.deadline.count()) + " ms";
-        if (audit) {
-            log_line("danesmtp: audit-only: RCPT for " + domain + " would be refused: " + msg);
+    // refusal - a temporary refusal, or proceed in audit-only mode (which
+    // never blocks: RFC 7672 section 9.1's "report, do not enforce").
+    Decision refusal(const std::string& domain, const std::string& why, const std::string& reply, Out* out) {
+        if (audit_mode()) {
+            out->log.push_back("danesmtp: audit-only: RCPT for " + domain + " would be refused: " + why);
             return Decision{};
         }
-        log_line("danesmtp: RCPT for " + domain + " refused: " + msg);
-        return Decision{false, "451 4.7.5 DANE: " + msg};
+        out->log.push_back("danesmtp: RCPT for " + domain + " refused: " + why);
+        return Decision{false, reply};
     }
 
-    void answer_locked(const PendingPtr& p, const Decision& d) {
+    // wake_locked - get a worker for the jobs queued: wake an idle one, and
+    // start another (up to --workers) when more jobs can run than threads
+    // wait. A woken thread counts as idle until it runs, so both are needed
+    // when jobs arrive faster than threads wake.
+    void wake_locked(Out* out) {
+        std::size_t runnable = rcpt_jobs_.size() +
+                               std::min(audit_jobs_.size(), max_audit_ > auditing_ ? max_audit_ - auditing_ : 0);
+        if (idle_ > 0) cv_.notify_one();
+        if (runnable > idle_ && threads_ < s_.workers) {
+            try {
+                std::thread(&Filter::worker, this).detach();
+                ++threads_;
+            } catch (const std::system_error& e) {
+                // The queued jobs wait for a thread; their deadline answers
+                // them if none frees up.
+                out->log.push_back(std::string("danesmtp: cannot start a lookup thread: ") + e.what());
+            }
+        }
+    }
+
+    void answer_locked(const PendingPtr& p, const Decision& d, Out* out) {
         if (p->answered) return;
         p->answered = true;
-        send_line(danesmtp_osd::result_line(p->req.version, p->req.session, p->req.token, d));
+        out->send.push_back(danesmtp_osd::result_line(p->req.version, p->req.session, p->req.token, d));
     }
 
     void worker() {
         std::unique_lock<std::mutex> lock(mu_);
         for (;;) {
-            while (jobs_.empty()) {
+            std::string domain;
+            std::shared_ptr<danesmtp_osd::Delivery> delivery;
+            if (!rcpt_jobs_.empty()) {
+                // RCPT answers first: a person waits for them.
+                domain = std::move(rcpt_jobs_.front());
+                rcpt_jobs_.pop_front();
+                auto it = waiting_.find(domain);
+                bool wanted = false;
+                if (it != waiting_.end())
+                    for (const auto& p : it->second) wanted |= !p->answered;
+                if (!wanted) {
+                    // Every request for it got its answer at the deadline:
+                    // a lookup now would only hold a thread others need.
+                    if (it != waiting_.end()) waiting_.erase(it);
+                    continue;
+                }
+            } else if (!audit_jobs_.empty() && auditing_ < max_audit_) {
+                // Audits and probes take at most a quarter of the threads.
+                delivery = std::move(audit_jobs_.front());
+                audit_jobs_.pop_front();
+                ++auditing_;
+            } else {
                 ++idle_;
                 cv_.wait(lock);
                 --idle_;
+                continue;
             }
-            Job j = std::move(jobs_.front());
-            jobs_.pop_front();
             lock.unlock();
-            if (j.delivery)
-                do_audit(*j.delivery);
+            if (delivery)
+                do_audit(*delivery);
             else
-                do_rcpt(j.domain);
+                do_rcpt(domain);
             lock.lock();
+            if (delivery) {
+                --auditing_;
+                if (!audit_jobs_.empty()) cv_.notify_one();
+            }
         }
     }
 
     void do_rcpt(const std::string& domain) {
+        Out out;
         Decision d;
         std::string log;
         danesmtp_plan* plan = nullptr;
         int rc = danesmtp_lookup_domain(ctx_, domain.c_str(), s_.port, &plan);
-        if (rc == DANESMTP_OK) {
-            if (danesmtp_plan_audit_only(plan)) audit_seen_ = true;
-            d = danesmtp_osd::rcpt_decision(plan, &log);
-            danesmtp_plan_free(plan);
-        } else if (rc == DANESMTP_E_PARSE || rc == DANESMTP_E_LIMIT) {
-            // Not a host name DNS can carry (UTF-8, an odd byte): there is no
-            // DANE lookup to make; smtpd will fail to route it on its own.
-            log = "danesmtp: RCPT for " + domain + ": not looked up: " + danesmtp_last_error();
-        } else {
-            log = "danesmtp: RCPT for " + domain + ": lookup error: " + danesmtp_last_error();
-            if (s_.fail_closed) d = Decision{false, "451 4.3.0 DANE filter: lookup error"};
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (rc == DANESMTP_OK) {
+                if (danesmtp_plan_audit_only(plan)) audit_seen_ = true;
+                d = danesmtp_osd::rcpt_decision(plan, &log);
+                danesmtp_plan_free(plan);
+                if (!log.empty()) out.log.push_back(log);
+            } else if ((rc == DANESMTP_E_PARSE || rc == DANESMTP_E_LIMIT) && !s_.fail_closed) {
+                // Not a name DNS can carry (smtpd checked its characters,
+                // so: too long): no DANE lookup can be made, and smtpd
+                // cannot route it either.
+                out.log.push_back("danesmtp: RCPT for " + domain + ": not looked up: " + danesmtp_last_error());
+            } else {
+                // The library failed (memory, an internal error): DANE's
+                // answer is unknown, so the recipient waits, as for a
+                // failed lookup.
+                std::string why = std::string("lookup error: ") + danesmtp_last_error();
+                d = refusal(domain, why, "451 4.3.0 DANE filter: lookup error", &out);
+            }
+            auto it = waiting_.find(domain);
+            bool answered_any = false;
+            if (it != waiting_.end()) {
+                for (auto& p : it->second) {
+                    answered_any |= !p->answered;
+                    answer_locked(p, d, &out);
+                }
+                waiting_.erase(it);
+            }
+            // A lookup that ended after every deadline: its verdict went out
+            // as 451 already; say nothing more.
+            if (!answered_any) out.log.clear();
         }
-        if (!log.empty()) log_line(log);
-        std::lock_guard<std::mutex> lock(mu_);
-        auto it = waiting_.find(domain);
-        if (it == waiting_.end()) return;
-        for (auto& p : it->second) answer_locked(p, d);
-        waiting_.erase(it);
+        out.flush();
     }
 
     void do_audit(const danesmtp_osd::Delivery& d) {
@@ -263,7 +346,6 @@ private:
             danesmtp_plan_free(plan);
         }
     }
-
     // probe - our own STARTTLS handshakes with the host smtpd just used
     // (danesmtp_check of that one host), at most once per host per
     // probe-interval: the verdict smtpd could not reach.
@@ -313,13 +395,45 @@ private:
     Settings s_;
     std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<Job> jobs_;
-    std::vector<PendingPtr> pending_;
+    std::size_t max_audit_;
+    std::deque<std::string> rcpt_jobs_;  // domains to look up
+    std::deque<std::shared_ptr<danesmtp_osd::Delivery>> audit_jobs_;
+    std::deque<PendingPtr> pending_;  // every request, in deadline order
     std::map<std::string, std::vector<PendingPtr>> waiting_;
     std::map<std::string, Clock::time_point> probed_;
-    std::size_t threads_ = 0, idle_ = 0;
-    std::atomic<bool> audit_seen_{false};  // a plan said audit-only (the configuration file)
+    std::size_t threads_ = 0, idle_ = 0, auditing_ = 0;
+    // A plan said audit-only: the configuration as the library read it
+    // (Settings::audit is what the filter read of it at start).
+    std::atomic<bool> audit_seen_{false};
 };
+
+// config_audit_only - what the configuration file says of audit-only (the
+// last `audit-only = yes|no` line, as the library reads it: '#' starts a
+// comment, blanks around key and value). The library applies it to every
+// plan; the filter needs it also for answers no plan made (the deadline, a
+// full queue), and the C interface has no accessor for it. The file was
+// parsed by the library already (make_ctx): nothing here can be malformed
+// in a way that matters.
+bool config_audit_only(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    bool audit = false;
+    auto trim = [](std::string v) {
+        auto b = v.find_first_not_of(" \t\r");
+        auto e = v.find_last_not_of(" \t\r");
+        return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+    };
+    while (std::getline(in, line)) {
+        auto hash = line.find('#');
+        if (hash != std::string::npos) line.resize(hash);
+        auto eq = line.find('=');
+        if (eq == std::string::npos || trim(line.substr(0, eq)) != "audit-only") continue;
+        std::string v = trim(line.substr(eq + 1));
+        if (v == "yes") audit = true;
+        if (v == "no") audit = false;
+    }
+    return audit;
+}
 
 unsigned number(const std::string& opt, const std::string& v, unsigned lo, unsigned hi) {
     bool digits = !v.empty() && v.size() <= 9;
@@ -349,7 +463,7 @@ int run(int argc, char** argv) {
     for (const auto& [opt, val] : a.options) {
         if (opt == "--port") s.port = cli::parse_port(val);
         else if (opt == "--deadline") s.deadline = std::chrono::milliseconds(number(opt, val, 100, 600000));
-        else if (opt == "--workers") s.workers = number(opt, val, 1, 256);
+        else if (opt == "--workers") s.workers = number(opt, val, 1, 1024);
         else if (opt == "--probe-interval") s.probe_interval = std::chrono::seconds(number(opt, val, 1, 86400));
         else if (opt == "--local") {
             std::string d = danesmtp_osd::domain_of("@" + val);
@@ -360,9 +474,15 @@ int run(int argc, char** argv) {
         }
     }
     s.fail_closed = cli::has_flag(a, "--fail-closed");
-    s.audit_flag = cli::has_flag(a, "--audit-only");
     s.probe = cli::has_flag(a, "--probe");
     cli::CtxPtr ctx = cli::make_ctx(a);
+    // The file make_ctx read (its rule: --conf, else DANESMTP_CONFIG_FILE
+    // when readable); --audit-only comes after the file, as there.
+    std::string conf;
+    for (const auto& [opt, val] : a.options)
+        if (opt == "--conf") conf = val;
+    if (conf.empty() && access(DANESMTP_CONFIG_FILE, R_OK) == 0) conf = DANESMTP_CONFIG_FILE;
+    s.audit = (!conf.empty() && config_audit_only(conf)) || cli::has_flag(a, "--audit-only");
     // The resolver is checked now so that a broken trust anchor shows in
     // smtpd's log at start; lookups defer (451) until it works.
     if (danesmtp_selftest(ctx.get()) != DANESMTP_OK)
@@ -378,7 +498,7 @@ int run(int argc, char** argv) {
         int wait = filter.expire();
         pollfd pfd{0, POLLIN, 0};
         int r = poll(&pfd, 1, wait);
-        if (r < 0 && errno != EINTR) return 1;
+        if (r < 0 && errno != EINTR) _exit(1);  // workers still use the context: no destructors
         if (r <= 0) continue;
         ssize_t n = ::read(0, chunk, sizeof chunk);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;

@@ -155,8 +155,16 @@ void Protocol::filter(std::string_view line, Actions* out) {
         return;
     }
     std::string version(f[1]), session(f[5]), token(f[6]);
+    if (!ready_) {
+        // Anything but a registration before register|ready is fatal in
+        // smtpd: smtpd sends no request before every filter is ready, so
+        // this input is not smtpd's.
+        out->log.push_back("danesmtp: protocol: filter request before config|ready, not answered: " +
+                           printable(line, 200));
+        return;
+    }
     Decision d;
-    if (!ready_ || f[3] != "smtp-in" || f[4] != "rcpt-to" || f.size() != 8) {
+    if (f[3] != "smtp-in" || f[4] != "rcpt-to" || f.size() != 8) {
         out->log.push_back("danesmtp: protocol: unexpected filter request " + printable(line, 200) +
                            (fail_closed_ ? ": refused (fail closed)" : ": proceed"));
         if (fail_closed_) d = Decision{false, "451 4.3.0 DANE filter: unexpected request"};

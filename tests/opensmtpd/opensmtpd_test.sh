@@ -111,6 +111,21 @@ spool_file() { grep -rl -- "$1" "$LAB/spool/${2:-}" 2>/dev/null | head -1; }
 header() { sed -n "s/^$2: //p" "$1" | head -1; }
 
 R="osd$(date +%s)"  # message tokens of this run: the lab's spools keep earlier runs' mail
+# ---- 0. the documented configuration parses (smtpd -n), with this lab's
+# certificate and interface in place of the example's
+cp "$B/pki/ee-ec.pem" "$W/cert.pem"
+install -m 600 "$B/pki/ee-ec.key" "$W/key.pem"
+printf 'postmaster: root\n' > "$W/aliases"
+sed -e "s|/etc/ssl/certs/mail.example.org.pem|$W/cert.pem|; s|/etc/ssl/private/mail.example.org.key|$W/key.pem|" \
+    -e "s|file:/etc/aliases|file:$W/aliases|; s|listen on eth0|listen on lo|" \
+    -e "s|/usr/libexec/danesmtp/danesmtp-opensmtpd|$FILTER|" \
+    "$SRC/opensmtpd-config/smtpd.conf.example" > "$W/smtpd-example.conf"
+check "opensmtpd-config/smtpd.conf.example parses (smtpd -n)" '"$SMTPD" -n -f "$W/smtpd-example.conf" >"$W/example-n.out" 2>&1'
+# Its part 2 variant, uncommented in place of part 3
+sed -e '/^action "dane-relay"/d; /^match .*action "dane-relay"/d' \
+    -e 's/^#   //' "$W/smtpd-example.conf" > "$W/smtpd-example2.conf"
+check "smtpd.conf.example, part 2 variant, parses" '"$SMTPD" -n -f "$W/smtpd-example2.conf" >"$W/example2-n.out" 2>&1'
+
 FILTER_ARGS="--conf $W/danesmtp.conf --deadline 2000 --local client.test"
 
 # ---- 1. submission: the filter on the listener; direct delivery, audited

@@ -50,8 +50,8 @@ def check(name, cond, detail=""):
 
 
 class Filter:
-    def __init__(self, *args):
-        self.p = subprocess.Popen([FILTER, "--conf", CONF, "--port", PORT] + list(args),
+    def __init__(self, *args, conf=CONF):
+        self.p = subprocess.Popen([FILTER, "--conf", conf, "--port", PORT] + list(args),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out = b""
         self.err = b""
@@ -153,6 +153,8 @@ err = f.errlines()
 check("garbage logged", any("line not understood" in e for e in err), err)
 check("over-long line logged and dropped", any("dropped" in e for e in err), err)
 check("refusal logged", any(e.startswith("danesmtp: RCPT for bogus.test refused: ") for e in err), err)
+check("a verdict that comes after the deadline's answer is not logged",
+      not any("RCPT for deadtlsa.dane.test refused: the only MX" in e for e in err), err)
 # EOF with a lookup in flight: the filter leaves at once, status 0.
 f.send("filter|0.6|1.0|smtp-in|rcpt-to|0000000000000a10|0000000000000b10|z@deadtlsa.dane.test")
 time.sleep(0.2)
@@ -217,6 +219,42 @@ f.pump(0.5)
 f.send("filter|0.6|1.0|smtp-in|helo|00000000000000e1|00000000000000f1|client.test")
 ans = f.pump(1.0)
 check("default: an unexpected phase proceeds", ans == ["filter-result|00000000000000e1|00000000000000f1|proceed"], ans)
+f.close()
+
+# ---- a slow domain and a good one in the same read, with one thread idle
+# (made by a first request): the good one gets a thread of its own, not the
+# place behind the slow lookup.
+f = Filter("--deadline", "2000")
+f.send(*HS_68)
+f.pump(0.5)
+f.send("filter|0.6|1.0|smtp-in|rcpt-to|0000000000000a11|0000000000000b11|w@ee.dane.test")
+warm = f.pump(1.0)
+check("warm-up answered", warm == ["filter-result|0000000000000a11|0000000000000b11|proceed"], warm)
+f.send("filter|0.6|1.0|smtp-in|rcpt-to|0000000000000a12|0000000000000b12|s@deadtlsa.dane.test\n"
+       "filter|0.6|1.0|smtp-in|rcpt-to|0000000000000a13|0000000000000b13|t@ee.dane.test")
+quick = f.pump(0.7)
+check("a good domain sent with a slow one is answered at once",
+      quick == ["filter-result|0000000000000a13|0000000000000b13|proceed"], quick)
+f.close()
+
+# ---- audit-only in the configuration file: never a 451, also at the deadline
+AUDIT_CONF = os.path.join(WORK, "danesmtp-audit.conf")
+with open(AUDIT_CONF, "w") as out:
+    out.write(open(CONF).read() + "audit-only = yes   # the first rollout\n")
+f = Filter("--deadline", "1000", conf=AUDIT_CONF)
+f.send(*HS_68)
+f.pump(0.5)
+f.send("filter|0.6|1.0|smtp-in|rcpt-to|00000000000000a1|00000000000000b1|a@deadtlsa.dane.test",
+       "filter|0.6|1.0|smtp-in|rcpt-to|00000000000000a2|00000000000000b2|b@bogus.test",
+       "filter|0.6|1.0|smtp-in|rcpt-to|00000000000000a3|00000000000000b3|c@nullmx.dane.test")
+ans = f.pump(2.0)
+check("audit-only: the deadline proceeds", "filter-result|00000000000000a1|00000000000000b1|proceed" in ans, ans)
+check("audit-only: bogus proceeds", "filter-result|00000000000000a2|00000000000000b2|proceed" in ans, ans)
+check("audit-only: null MX is still refused",
+      any(l.startswith("filter-result|00000000000000a3|00000000000000b3|reject|550 5.1.10 ") for l in ans), ans)
+err = f.errlines()
+check("audit-only: the deadline's refusal is logged as would-be",
+      any(e.startswith("danesmtp: audit-only: RCPT for deadtlsa.dane.test would be refused: DNS lookups") for e in err), err)
 f.close()
 
 # ---- bad invocations: a clear message and a non-zero status (smtpd then stops)

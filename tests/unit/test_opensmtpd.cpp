@@ -80,8 +80,12 @@ BOOST_AUTO_TEST_CASE(smtp_out_only_registers_no_filter) {
 BOOST_AUTO_TEST_CASE(nothing_is_written_before_config_ready) {
     Protocol p(false);
     Actions a = feed_all(p, {"config|smtpd-version|6.8.0p2", "config|subsystem|smtp-in", "garbage",
-                             "report|0.6|1.0|smtp-in|link-connect|1|a|pass|1.2.3.4:1|5.6.7.8:25"});
+                             "report|0.6|1.0|smtp-in|link-connect|1|a|pass|1.2.3.4:1|5.6.7.8:25",
+                             "filter|0.6|1.0|smtp-in|rcpt-to|aa|bb|a@example.org",
+                             "filter|0.6|1.0|smtp-in|helo|aa|bc|client.example.org"});
+    // smtpd stops on anything but a registration before register|ready.
     BOOST_TEST(a.write.empty());
+    BOOST_TEST(a.rcpt.empty());
     BOOST_TEST(!p.ready());
 }
 
@@ -148,7 +152,7 @@ BOOST_AUTO_TEST_CASE(garbage_unknown_events_and_long_lines_change_nothing) {
     Actions a = feed_all(p, {"", "|", "||||||||", "report|0.7|1|smtp-out|no-such-event|aa|x",
                              "report|0.7|1|smtp-in|link-connect|aa", "config|ready", "filter",
                              std::string(kMaxLine + 1, 'x'), "report|0.7|1|smtp-out|tx-commit|ffff|1|2",
-                             "\xff\xfe|\x00|"});
+                             std::string("\xff\xfe|\x00|\r", 6)});
     BOOST_TEST(a.write.empty());
     BOOST_TEST(a.delivered.empty());
     BOOST_TEST(a.rcpt.empty());
