@@ -3,7 +3,7 @@
 # install-deps.sh - install the Debian packages the build and the tests need,
 # when they are missing and we are root. Says what it installs.
 set -u
-PACKAGES="g++ make binutils pkg-config openssl libssl-dev libboost-test-dev valgrind libunbound-dev libldns-dev liblmdb-dev dns-root-data nsd ldnsutils lmdb-utils python3 iproute2 exim4-daemon-heavy exim4-dev unbound bind9 bind9-utils debhelper dpkg-dev fakeroot lintian bc"
+PACKAGES="g++ make binutils pkg-config openssl libssl-dev libboost-test-dev valgrind libunbound-dev libldns-dev liblmdb-dev dns-root-data nsd ldnsutils lmdb-utils python3 iproute2 exim4-daemon-heavy exim4-dev unbound bind9 bind9-utils libevent-2.1-7 libdb5.3 debhelper dpkg-dev fakeroot lintian bc"
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -21,10 +21,11 @@ if [ ! -x "$DIR/usr/sbin/smtpd" ]; then
     rm -rf "$tmp"
 fi
 if [ "$(id -u)" = 0 ]; then
+    # groupadd/useradd (package passwd, essential): adduser may be absent.
     for u in opensmtpd opensmtpq; do
-        getent group "$u" >/dev/null || addgroup --system --quiet "$u"
-        id "$u" >/dev/null 2>&1 || adduser --system --quiet --home /var/lib/opensmtpd/empty --no-create-home \
-            --disabled-password --ingroup "$u" "$u"
+        getent group "$u" >/dev/null || groupadd --system "$u"
+        id "$u" >/dev/null 2>&1 || useradd --system --gid "$u" --home-dir /var/lib/opensmtpd/empty \
+            --no-create-home --shell /usr/sbin/nologin "$u"
     done
     mkdir -p /var/lib/opensmtpd/empty
     chmod 755 /var/lib/opensmtpd/empty
