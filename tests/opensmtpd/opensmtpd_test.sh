@@ -39,7 +39,7 @@ SMTPD="$ROOT/usr/sbin/smtpd"
 SMTPCTL="$ROOT/usr/sbin/smtpctl"
 FILTER="$B/danesmtp-opensmtpd"
 W="$B/opensmtpd-test"
-SUBMIT="python3 $SRC/tests/opensmtpd/submit.py"
+SUBMIT="timeout 300 python3 $SRC/tests/opensmtpd/submit.py"
 EXIM=/usr/sbin/exim4
 if [ "$LAB_SMTP_PORT" != 25 ]; then echo "opensmtpd test: the lab must serve SMTP on port 25" >&2; exit 1; fi
 if [ -z "${LAB_RESOLVER:-}" ]; then echo "opensmtpd test: the lab has no resolver (root only)" >&2; exit 1; fi
