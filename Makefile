@@ -70,6 +70,11 @@ $(SAN)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -fPIC -fvisibility=hidden $(WARN) $(CPPFLAGS) -O1 -g $(SANFLAGS) -MMD -MP -c $< -o $@
 
+# ThreadSanitizer objects, compiled once for the four TSan programs.
+$(TSAN)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -MMD -MP -c $< -o $@
+
 -include $(shell find build -name '*.d' -type f 2>/dev/null)
 
 # Exim's local_scan.h (exim4-dev), for the one test that checks our entry
@@ -116,9 +121,8 @@ $(B)/install/danesmtp-opensmtpd: $(call obj,$(B),$(OSD_SRC) plugin/cli/common.cp
 
 # The filter again under ThreadSanitizer and under ASan+UBSan, for the
 # protocol test (its lookups run on worker threads).
-$(TSAN)/danesmtp-opensmtpd: $(OSD_SRC) plugin/cli/common.cpp $(CORE_SRC) $(CAPI_SRC)
-	@mkdir -p $(TSAN)
-	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -o $@ $^ $(LIBS)
+$(TSAN)/danesmtp-opensmtpd: $(call obj,$(TSAN),$(OSD_SRC) plugin/cli/common.cpp $(CORE_SRC) $(CAPI_SRC))
+	$(CXX) -fsanitize=thread -pthread -o $@ $^ $(LIBS)
 
 $(SAN)/danesmtp-opensmtpd: $(call obj,$(SAN),$(OSD_SRC) plugin/cli/common.cpp $(CORE_SRC) $(CAPI_SRC))
 	$(CXX) $(SANFLAGS) -pthread -o $@ $^ $(LIBS)
@@ -155,9 +159,8 @@ $(B)/lab-tests: $(call obj,$(B),tests/lab/test_lab.cpp plugin/tls/probe.cpp plug
 # The threaded and forking lab tests run again under ThreadSanitizer (the
 # resolver shared by many threads, tests/lab/test_lab.cpp).
 TSAN_LAB_TESTS := lab/threads_proceed_independently_and_fork_meanwhile,one_context_many_threads,fork_while_the_resolver_starts,resolver_process_death_sigpipe_default
-build/tsan/lab-tests: tests/lab/test_lab.cpp plugin/tls/probe.cpp $(CORE_SRC) $(CAPI_SRC)
-	@mkdir -p build/tsan
-	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
+build/tsan/lab-tests: $(call obj,$(TSAN),tests/lab/test_lab.cpp $(CORE_SRC) $(CAPI_SRC))
+	$(CXX) -fsanitize=thread -pthread -o $@ $^ -lboost_unit_test_framework $(LIBS)
 
 lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done build/tsan/lab-tests
 	bash tests/lab/lab.sh up $(LAB) $(PKI)
@@ -170,9 +173,8 @@ lab-test: $(B)/lab-tests $(CLI) $(PKI)/.done build/tsan/lab-tests
 
 # The real exim4 (Debian's exim4-daemon-heavy) delivering through the plugin.
 # danesmtpd built with ThreadSanitizer, for tests/service_stress.py.
-$(TSAN)/danesmtpd: plugin/daemon/danesmtpd.cpp $(CORE_SRC) $(CAPI_SRC)
-	@mkdir -p $(TSAN)
-	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -Wl,--export-dynamic-symbol=log_write -o $@ $^ $(LIBS)
+$(TSAN)/danesmtpd: $(call obj,$(TSAN),plugin/daemon/danesmtpd.cpp $(CORE_SRC) $(CAPI_SRC))
+	$(CXX) -fsanitize=thread -pthread -Wl,--export-dynamic-symbol=log_write -o $@ $^ $(LIBS)
 
 exim-test: $(LIB) $(DAEMON) $(CLIENT) $(TSAN)/danesmtpd $(PKI)/.done
 	python3 tests/service_test.py $(B)
@@ -247,9 +249,8 @@ test: $(LIB) $(CLI) $(UNIT) $(CAPI_TEST) $(PKI)/.done
 
 # ThreadSanitizer on the threads suite: one context, one record set and the
 # decoded-certificate cache shared by four threads (the header's rules).
-$(TSAN)/threads: tests/unit/main.cpp tests/unit/fixture.cpp tests/unit/test_threads.cpp $(CORE_SRC) $(CAPI_SRC)
-	@mkdir -p $(TSAN)
-	$(CXX) -std=c++17 -O1 -g -fsanitize=thread $(CPPFLAGS) -o $@ $^ -lboost_unit_test_framework $(LIBS)
+$(TSAN)/threads: $(call obj,$(TSAN),tests/unit/main.cpp tests/unit/fixture.cpp tests/unit/test_threads.cpp $(CORE_SRC) $(CAPI_SRC))
+	$(CXX) -fsanitize=thread -pthread -o $@ $^ -lboost_unit_test_framework $(LIBS)
 
 tsan-test: $(TSAN)/threads $(PKI)/.done
 	DANESMTP_PKI=$(PKI) TSAN_OPTIONS=halt_on_error=1 ./$(TSAN)/threads --run_test=threads --report_level=short
