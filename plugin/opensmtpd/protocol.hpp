@@ -102,8 +102,6 @@ public:
     void feed(std::string_view line, Actions* out);
 
     bool ready() const { return ready_; }
-    bool smtp_in() const { return smtp_in_; }
-    bool smtp_out() const { return smtp_out_; }
     const std::string& smtpd_version() const { return smtpd_version_; }
     const std::string& protocol_version() const { return protocol_; }
 

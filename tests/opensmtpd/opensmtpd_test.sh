@@ -109,6 +109,13 @@ wait_for() {
 }
 spool_file() { grep -rl -- "$1" "$LAB/spool/${2:-}" 2>/dev/null | head -1; }
 header() { sed -n "s/^$2: //p" "$1" | head -1; }
+# arrived TOKEN [IP]: wait up to 20 s for the lab spool file holding TOKEN; print it
+arrived() {
+    local f=""
+    for _ in $(seq 200); do f=$(spool_file "$1" "${2:-}"); [ -n "$f" ] && break; sleep 0.1; done
+    echo "$f"
+}
+tls_of() { local f; f=$(arrived "$@"); [ -n "$f" ] && header "$f" X-Lab-TLS; }
 
 R="osd$(date +%s)"  # message tokens of this run: the lab's spools keep earlier runs' mail
 # ---- 0. the documented configuration parses (smtpd -n), with this lab's
@@ -164,7 +171,7 @@ check "smtpd still running after all of it" 'kill -0 $SMTPD_PID'
 # Outbound: smtpd delivers on its own (MX, port 25); the filter can only tell.
 $SUBMIT send 2587 $R-cleartext f@nostarttls.dane.test
 check "no STARTTLS: smtpd delivered in clear text (what OpenSMTPD does)" \
-    'for _ in $(seq 100); do f=$(spool_file $R-cleartext "$LAB_HOST_mx_nostarttls"); [ -n "$f" ] && break; sleep 0.1; done; [ "$(header "$f" X-Lab-TLS)" = no ]'
+    '[ "$(tls_of $R-cleartext "$LAB_HOST_mx_nostarttls")" = no ]'
 check "no STARTTLS: out-cleartext logged" \
     'wait_for "$SMTPD_LOG" "danesmtp: out-cleartext: H=mx.nostarttls.dane.test [$LAB_HOST_mx_nostarttls] delivered in clear text although DANE requires authenticated TLS"'
 
@@ -176,7 +183,7 @@ check "--probe: our handshake matched" \
 
 $SUBMIT send 2587 $R-nomatch a@nomatch.dane.test
 check "TLSA mismatch: smtpd delivered all the same" \
-    'for _ in $(seq 100); do [ -n "$(spool_file $R-nomatch)" ] && break; sleep 0.1; done; [ -n "$(spool_file $R-nomatch)" ]'
+    '[ -n "$(arrived $R-nomatch)" ]'
 check "--probe: the mismatch is logged" \
     'wait_for "$SMTPD_LOG" "danesmtp: out-probe-failed: H=mx.nomatch.dane.test [$LAB_HOST_mx_nomatch] tlsa-no-match" 30'
 
@@ -223,7 +230,7 @@ else
     $SUBMIT send 2587 $R-relay-ee a@ee.dane.test
     $SUBMIT send 2587 $R-relay-nomatch a@nomatch.dane.test
     check "relay: good domain delivered over TLS" \
-        'for _ in $(seq 150); do f=$(spool_file $R-relay-ee "$LAB_HOST_mx_ee"); [ -n "$f" ] && break; sleep 0.1; done; [ "$(header "$f" X-Lab-TLS)" = yes ]'
+        '[ "$(tls_of $R-relay-ee "$LAB_HOST_mx_ee")" = yes ]'
     check "relay: Exim logged it DANE verified" \
         'wait_for $MAINLOG "danesmtp: H=mx.ee.dane.test [$LAB_HOST_mx_ee] DANE verified"'
     check "relay: the TLSA mismatch refused by Exim" \
@@ -247,7 +254,7 @@ else
     start_exim || exit 1
     "$SMTPCTL" schedule all >/dev/null 2>&1
     check "relay back: the queued message is delivered, verified" \
-        'for _ in $(seq 200); do f=$(spool_file $R-relay-down "$LAB_HOST_mx_ee"); [ -n "$f" ] && break; sleep 0.1; done; [ "$(header "$f" X-Lab-TLS)" = yes ]'
+        '[ "$(tls_of $R-relay-down "$LAB_HOST_mx_ee")" = yes ]'
     stop_smtpd
     stop_exim
 fi
