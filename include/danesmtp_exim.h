@@ -16,9 +16,10 @@
  * so the event functions (connect, tls_cert) never fail: a refusal is OK
  * with a non-empty result, an acceptance is OK with an empty one.
  *
- *   danesmtp_exim_route{DOMAIN}{PORT}{CONFIG}     router: the destination's
- *       policy for address_data, as key=value pairs for ${extract}:
+ *   danesmtp_exim_route{DOMAIN}{PORT}{CONFIG}[{MODE}]  router: the
+ *       destination's policy for address_data, as key=value pairs for ${extract}:
  *         status     ok (any other state fails the expansion: the router defers)
+ *         domain     DOMAIN as given (quoted), since 1.4
  *         reason     why (quoted)
  *         hosts      the addresses to try, in order ("<;a;b", for route_data)
  *         require_tls  addresses where TLS is mandatory (dane and encrypt)
@@ -32,6 +33,10 @@
  *       PORT defaults to 25, CONFIG to /etc/danesmtp.conf when it exists.
  *       With audit-only, a destination that would defer while its hosts
  *       have addresses is routed to them instead (logged).
+ *       MODE "refuse" (since 1.4), for the first of two routers: a
+ *       destination that takes no mail (null MX, no such domain) is then
+ *       OK with "status=fail domain=... reason=...", for that router to
+ *       bounce; every other state is as without it. Any other MODE is ERROR.
  *   danesmtp_exim_connect{ADDR}{ADDRESS_DATA}     tcp:connect event: "" when
  *       ADDR is in the plan's host list, else a refusal (the host is skipped).
  *       Each call also starts a fresh certificate chain for tls_cert.
@@ -45,7 +50,7 @@
  *       the audit log exists to show). Always returns "".
  *   danesmtp_exim_check{DOMAIN}{PORT}{CONFIG}     ACL helper: "ok",
  *       "defer REASON" or "fail REASON" (null MX, no such domain), for a
- *       RCPT-time check and the refuse router; ERROR only for wrong arguments.
+ *       RCPT-time check; ERROR only for wrong arguments.
  */
 #ifndef DANESMTP_EXIM_H
 #define DANESMTP_EXIM_H

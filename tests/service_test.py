@@ -158,6 +158,13 @@ try:
     for name, data in bad.items():
         check(f"malformed request ends the connection: {name}", closed_after(sock, data))
     s = connect(sock)
+    s.sendall(frame(["danesmtp_exim_connect", "192.0.2.1", plan]) + frame(["danesmtp_exim_connect", "192.0.2.9", plan]) +
+              frame(["system", "x"]))
+    r1, r2, r3 = reply(s), reply(s), reply(s)
+    check("requests sent together: each answered, then a malformed one ends the connection",
+          r1 == (0, "", []) and r2 is not None and "not in the DANE plan" in r2[1] and r3 is None, f"{r1} {r2} {r3}")
+    s.close()
+    s = connect(sock)
     s.sendall(struct.pack("<I", 100) + b"half")
     s.shutdown(socket.SHUT_WR)
     check("a truncated request ends the connection", reply(s) is None)
@@ -269,6 +276,16 @@ try:
     fake_path = os.path.join(fake_dir, "exim.sock")
     behaviours = []
     connections = []
+    received = []  # the requests the fake service got, as lists of strings
+
+    def parse_request(body):
+        n = struct.unpack("<H", body[:2])[0]
+        at, out = 2, []
+        for _ in range(n):
+            ln = struct.unpack("<I", body[at:at + 4])[0]
+            out.append(body[at + 4:at + 4 + ln].decode(errors="replace"))
+            at += 4 + ln
+        return out
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(fake_path)
     listener.listen(16)
@@ -288,8 +305,10 @@ try:
                 head = recv_exact(conn, 4)
                 if head is None:
                     break
-                if recv_exact(conn, struct.unpack("<I", head)[0]) is None:
+                body = recv_exact(conn, struct.unpack("<I", head)[0])
+                if body is None:
                     break
+                received.append(parse_request(body))
                 how = behaviours.pop(0) if behaviours else ("ok", 0, b"")
                 if how[0] == "close":
                     conn.close()
@@ -330,6 +349,52 @@ try:
     check("client: a forked child answered on a connection of its own",
           os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and len(connections) == before + 1,
           f"{status} {len(connections) - before}")
+    # Certificates above the leaf wait for the leaf's request and go with it
+    # in one write (issue 11); a refusal of one of them refuses the leaf's
+    # event.
+    del received[:]
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "2", "AAAA", "192.0.2.1", plan)
+    rc1, y1 = call_client(fake_path, "danesmtp_exim_tls_cert", "1", "BBBB", "192.0.2.1", plan)
+    check("client: certificates above the leaf are held back", (rc, y, rc1, y1, received) == (0, "", 0, "", []),
+          f"{rc} {y} {rc1} {y1} {received}")
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "CCCC", "192.0.2.1", plan)
+    check("client: the leaf's request takes them along, in order",
+          (rc, y) == (0, "") and [r[1] for r in received] == ["2", "1", "0"] and
+          [r[2] for r in received] == ["AAAA", "BBBB", "CCCC"], f"{rc} {y} {received}")
+    del received[:]
+    call_client(fake_path, "danesmtp_exim_tls_cert", "1", "BBBB", "192.0.2.1", plan)
+    behaviours.extend([("ok", 0, b"danesmtp: refused at depth 1"), ("ok", 0, b"")])
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "CCCC", "192.0.2.1", plan)
+    check("client: a refusal of a held-back certificate refuses the leaf", rc == 0 and y == "danesmtp: refused at depth 1",
+          f"{rc} {y} {received}")
+    del received[:]
+    call_client(fake_path, "danesmtp_exim_tls_cert", "1", "BBBB", "192.0.2.1", plan)
+    behaviours.extend([("ok", 2, b""), ("ok", 0, b"")])
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "CCCC", "192.0.2.1", plan)
+    check("client: a held-back certificate answered with code 2 refuses the leaf", rc == 0 and "refused" in y,
+          f"{rc} {y}")
+    del received[:]
+    for depth in ("00", "0x", "1000"):
+        call_client(fake_path, "danesmtp_exim_tls_cert", depth, "AAAA", "192.0.2.1", plan)
+    check("client: only a plain depth above 0 is held back", [r[1] for r in received] == ["00", "0x", "1000"],
+          str(received))
+    del received[:]
+    for k in range(12):
+        call_client(fake_path, "danesmtp_exim_tls_cert", str(12 - k), "AAAA", "192.0.2.1", plan)
+    check("client: at most 8 held back, then sent", len(received) == 9, str(len(received)))
+    call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
+    del received[:]
+    call_client(fake_path, "danesmtp_exim_tls_cert", "1", "PARENT", "192.0.2.1", plan)
+    pid = os.fork()
+    if pid == 0:
+        rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+        os._exit(0 if (rc, y) == (0, "") else 1)
+    _, status = os.waitpid(pid, 0)
+    check("client: a forked child does not send its parent's held-back certificates",
+          os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and
+          [r[0] for r in received] == ["danesmtp_exim_connect"], str(received))
+    call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
+    check("client: the parent still sends its own", [r[2] for r in received[1:]] == ["PARENT", "AAAA"], str(received))
     listener.close()
     rc, y = call_client(os.path.join(top, "none", "exim.sock"), "danesmtp_exim_tls_cert", "0", "AAAA", "1.2.3.4", plan)
     check("client: no service: tls_cert refuses", rc == 0 and "service unreachable" in y, f"{rc} {y}")

@@ -141,7 +141,8 @@ void serve_unguarded(int fd) {
     // documented reset; with no arguments it only answers a refusal).
     unsigned char* ignored = nullptr;
     danesmtp_exim_connect(&ignored, 0, nullptr);
-    std::string in;  // bytes read and not yet used: most requests come in one read
+    std::string in;   // bytes read and not yet used: most requests come in one read
+    std::string out;  // answers not yet written
     for (;;) {
         while (in.size() < 4) {
             char buf[16384];
@@ -180,12 +181,22 @@ void serve_unguarded(int fd) {
             put_u32(&reply, static_cast<std::uint32_t>(logs[i].size()));
             reply += logs[i];
         }
-        std::string frame;
-        put_u32(&frame, static_cast<std::uint32_t>(reply.size()));
-        frame += reply;
-        if (!write_all(fd, frame.data(), frame.size())) break;
+        put_u32(&out, static_cast<std::uint32_t>(reply.size()));
+        out += reply;
+        // Requests sent together (the client holds back the certificates
+        // above the leaf until the leaf's, issue 11) are answered together,
+        // in one write; otherwise each answer goes at once.
+        bool next_here = in.size() >= 4 &&
+                         in.size() - 4 >= get_u32(reinterpret_cast<const unsigned char*>(in.data())) &&
+                         out.size() < kMaxFrame;
+        if (next_here) continue;
+        bool wrote = write_all(fd, out.data(), out.size());
+        out.clear();
+        if (!wrote) break;
     }
 done:
+    // What was answered before a malformed or cut-off request still goes.
+    if (!out.empty()) write_all(fd, out.data(), out.size());
     t_logs = nullptr;
 }
 

@@ -54,6 +54,15 @@ static pid_t g_pid = 0;
 static char g_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* of g_fd */
 static char *g_yield = NULL; /* what *yield points to until the next call */
 static char g_static[256];
+/* tls:cert requests for depth > 0, not sent yet: they go with the next
+ * request, in one write, and their answers come back with its answer
+ * (issue 11: one round trip per handshake, not one per certificate). */
+static unsigned char *g_pending = NULL;
+static size_t g_pending_len = 0, g_pending_cap = 0;
+static unsigned g_pending_count = 0;
+static char g_pending_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+#define MAX_PENDING 8
+#define MAX_PENDING_BYTES (256u * 1024)
 
 typedef void (*log_write_fn)(unsigned int, int, const char *, ...);
 
@@ -90,9 +99,17 @@ static int set_yield(unsigned char **yield, const char *text, size_t len) {
  * parent's connection: its copy is closed at fork, and the child connects
  * on its first call. The pid check in connect_service() stays as a second
  * guard. */
+static void forget_pending(void) {
+    free(g_pending);
+    g_pending = NULL;
+    g_pending_len = g_pending_cap = 0;
+    g_pending_count = 0;
+}
+
 static void forget_in_child(void) {
     if (g_fd >= 0) close(g_fd);
     g_fd = -1;
+    forget_pending(); /* the parent's handshake, not the child's */
 }
 
 __attribute__((constructor)) static void register_fork_handler(void) {
@@ -171,7 +188,8 @@ static int connect_service(const char *path, char *why, size_t whylen) {
     deadline.tv_sec += CONNECT_TIMEOUT_MS / 1000;
     /* A full listen queue answers EAGAIN at once (Unix sockets): try again
      * until the deadline. */
-    while (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0 && errno != EINPROGRESS) {
+    int connected;
+    while (!(connected = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0) && errno != EINPROGRESS) {
         if ((errno == EAGAIN || errno == EINTR) && ms_left(&deadline) > 0) {
             usleep(10000);
             continue;
@@ -182,7 +200,8 @@ static int connect_service(const char *path, char *why, size_t whylen) {
     }
     int err = 0;
     socklen_t elen = sizeof err;
-    if (!wait_for(fd, POLLOUT, &deadline) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err) {
+    if (!connected &&
+        (!wait_for(fd, POLLOUT, &deadline) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err)) {
         snprintf(why, whylen, "%s: %s", path, err ? strerror(err) : "no answer");
         close(fd);
         return -1;
@@ -198,8 +217,7 @@ static int connect_service(const char *path, char *why, size_t whylen) {
     /* From here on blocking calls bounded by socket timeouts: one system
      * call per send or receive, no poll() before each. */
     struct timeval tv = {REPLY_TIMEOUT_MS / 1000, 0};
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+    if (fcntl(fd, F_SETFL, 0) != 0 || /* blocking again (the socket has no other status flag) */
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
         snprintf(why, whylen, "%s: %s", path, strerror(errno));
@@ -222,107 +240,218 @@ static uint32_t get32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* call - one request and its reply; 1 with *rc, yield and logs done. */
-static int call(const char *socket_path, int argc, unsigned char *argv[], unsigned char **yield, int *rc,
-                char *why, size_t whylen) {
+/* encode - the request frame for ARGV (u32 length, u16 count, strings),
+ * appended to *buf; 0 when it is over MAX_FRAME or memory ran out. */
+static int encode(int argc, unsigned char *argv[], unsigned char **buf, size_t *len, size_t *cap, char *why,
+                  size_t whylen) {
     size_t total = 2, i;
     for (i = 0; i < (size_t)argc; ++i) total += 4 + strlen((const char *)argv[i]);
     if (total > MAX_FRAME) {
         snprintf(why, whylen, "request over %u bytes", MAX_FRAME);
         return 0;
     }
-    unsigned char *req = malloc(4 + total);
-    if (!req) {
-        snprintf(why, whylen, "out of memory");
+    if (*len + 4 + total > *cap) {
+        size_t want = *len + 4 + total;
+        unsigned char *grown = realloc(*buf, want);
+        if (!grown) {
+            snprintf(why, whylen, "out of memory");
+            return 0;
+        }
+        *buf = grown;
+        *cap = want;
+    }
+    unsigned char *p = *buf + *len;
+    put32(p, (uint32_t)total);
+    p[4] = (unsigned char)argc;
+    p[5] = (unsigned char)(argc >> 8);
+    p += 6;
+    for (i = 0; i < (size_t)argc; ++i) {
+        size_t l = strlen((const char *)argv[i]);
+        put32(p, (uint32_t)l);
+        memcpy(p + 4, argv[i], l);
+        p += 4 + l;
+    }
+    *len += 4 + total;
+    return 1;
+}
+
+/* The replies of one exchange, read from the socket through a buffer: most
+ * arrive whole in the first receive, several together when requests were
+ * sent together. */
+struct reader {
+    int fd;
+    size_t have, at;
+    unsigned char buf[8192];
+};
+
+/* next_reply - the body of the next reply (malloc'd): 1; 0 when the service
+ * closed the connection before sending any of it; -1 on a timeout or a
+ * receive error; -2 when malformed or cut short; -3 out of memory. */
+static int next_reply(struct reader *r, unsigned char **body, uint32_t *blen) {
+    while (r->have - r->at < 4) {
+        if (r->at > 0) {
+            memmove(r->buf, r->buf + r->at, r->have - r->at);
+            r->have -= r->at;
+            r->at = 0;
+        }
+        ssize_t k = recv(r->fd, r->buf + r->have, sizeof r->buf - r->have, 0);
+        if (k < 0 && errno == EINTR) continue;
+        if (k == 0) return r->have == 0 ? 0 : -2;
+        if (k < 0) return -1;
+        r->have += (size_t)k;
+    }
+    uint32_t len = get32(r->buf + r->at);
+    if (len > MAX_FRAME || len < 10) return -2;
+    unsigned char *b = malloc(len);
+    if (!b) return -3;
+    size_t avail = r->have - r->at - 4, take = avail < len ? avail : len;
+    memcpy(b, r->buf + r->at + 4, take);
+    r->at += 4 + take;
+    if (take < len && !io_all(r->fd, b + take, len - take, 0)) {
+        free(b);
+        return -2;
+    }
+    *body = b;
+    *blen = len;
+    return 1;
+}
+
+/* take_reply - check a reply body and write its log lines: 1 with *rc and
+ * the yield at body + *yat (*ylen bytes, no NUL), 0 when malformed. */
+static int take_reply(const unsigned char *body, uint32_t len, int *rc, size_t *yat, uint32_t *ylen) {
+    uint32_t yl = get32(body + 4);
+    size_t at = 8;
+    if (yl > len - at - 2) return 0;
+    if (memchr(body + at, '\0', yl)) return 0; /* Exim would read a shorter string */
+    *rc = (int)get32(body);
+    *yat = at;
+    *ylen = yl;
+    at += yl;
+    unsigned nlogs = (unsigned)body[at] | (unsigned)body[at + 1] << 8;
+    at += 2;
+    for (unsigned k = 0; k < nlogs && at + 4 <= len; ++k) {
+        uint32_t l = get32(body + at);
+        at += 4;
+        if (l > len - at) break;
+        log_main("%.*s", (int)l, (const char *)body + at);
+        at += l;
+    }
+    return 1;
+}
+
+/* call - the pending requests and this one, in one write, and their replies;
+ * 1 with *rc and yield set, and *refused set to the first pending request's
+ * refusal (a non-empty answer or a code other than OK), if any. */
+static int call(const char *socket_path, int argc, unsigned char *argv[], unsigned char **yield, int *rc,
+                char **refused, char *why, size_t whylen) {
+    if (g_pending_count && strcmp(g_pending_path, socket_path)) forget_pending(); /* another service */
+    /* The pending requests first, then this one: the buffer is taken over. */
+    unsigned pending = g_pending_count;
+    unsigned char *out = g_pending;
+    size_t out_len = g_pending_len, out_cap = g_pending_cap;
+    g_pending = NULL;
+    forget_pending();
+    if (!encode(argc, argv, &out, &out_len, &out_cap, why, whylen)) {
+        free(out);
         return 0;
     }
-    put32(req, (uint32_t)total);
-    req[4] = (unsigned char)argc;
-    req[5] = (unsigned char)(argc >> 8);
-    unsigned char *p = req + 6;
-    for (i = 0; i < (size_t)argc; ++i) {
-        size_t len = strlen((const char *)argv[i]);
-        put32(p, (uint32_t)len);
-        memcpy(p + 4, argv[i], len);
-        p += 4 + len;
-    }
     int ok = 0;
+    *refused = NULL;
     /* A connection the service closed meanwhile (restarted) is made anew,
      * once, before anything was answered. */
     for (int attempt = 0; attempt < 2 && !ok; ++attempt) {
         int fd = connect_service(socket_path, why, whylen);
         if (fd < 0) break;
-        /* Most replies arrive whole in the first receive. */
-        unsigned char first[8192];
-        ssize_t got = 0; /* a request that could not be sent counts as closed */
-        if (io_all(fd, req, 4 + total, 1)) {
-            for (;;) {
-                ssize_t k = recv(fd, first + got, sizeof first - (size_t)got, 0);
-                if (k < 0 && errno == EINTR) continue;
-                if (k <= 0) {
-                    if (got == 0) got = k;
-                    break;
+        struct reader rd, *r = &rd;
+        r->fd = fd;
+        r->have = r->at = 0;
+        int retry = 0, failed = 0;
+        /* A request that could not be sent counts as closed. */
+        int sent = io_all(fd, out, out_len, 1);
+        for (unsigned i = 0; i <= pending && !failed; ++i) {
+            unsigned char *body = NULL;
+            uint32_t len = 0;
+            int got = sent ? next_reply(r, &body, &len) : 0;
+            if (got != 1) {
+                if (got == 0 && i == 0) {
+                    snprintf(why, whylen, "%s: connection closed", socket_path);
+                    retry = 1; /* closed (a restarted service): once more */
+                } else if (got == -1) {
+                    snprintf(why, whylen, "%s: no answer in time", socket_path);
+                } else if (got == -3) {
+                    snprintf(why, whylen, "out of memory");
+                } else {
+                    snprintf(why, whylen, "%s: malformed or missing reply", socket_path);
                 }
-                got += k;
-                if (got >= 4) break;
+                failed = 1; /* the request may have been acted on: no second try */
+                break;
             }
-        }
-        if (got < 4) {
-            snprintf(why, whylen, "%s: %s", socket_path, got < 0 ? "no answer in time" : "connection closed");
-            drop();
-            if (got == 0) continue; /* closed (a restarted service): once more */
-            break;
-        }
-        uint32_t len = get32(first);
-        unsigned char *body = len <= MAX_FRAME && len >= 10 ? malloc(len) : NULL;
-        size_t have = (size_t)got - 4 < len ? (size_t)got - 4 : len;
-        if (body) memcpy(body, first + 4, have);
-        if (!body || (size_t)got - 4 > len || !io_all(fd, body + have, len - have, 0)) {
-            snprintf(why, whylen, "%s: malformed or missing reply", socket_path);
+            int code = kError;
+            size_t yat = 0;
+            uint32_t ylen = 0;
+            if (!take_reply(body, len, &code, &yat, &ylen)) {
+                snprintf(why, whylen, "%s: malformed reply", socket_path);
+                free(body);
+                failed = 1;
+                break;
+            }
+            if (i < pending) {
+                if (!*refused && (code != kOk || ylen)) {
+                    *refused = malloc(ylen + 64);
+                    if (*refused) {
+                        if (ylen) {
+                            memcpy(*refused, body + yat, ylen);
+                            (*refused)[ylen] = '\0';
+                        } else {
+                            snprintf(*refused, ylen + 64, "danesmtp: the service answered code %d: refused", code);
+                        }
+                    }
+                }
+            } else if (!set_yield(yield, (const char *)body + yat, ylen)) {
+                snprintf(why, whylen, "out of memory");
+                free(body);
+                failed = 1;
+                break;
+            } else {
+                *rc = code;
+            }
             free(body);
-            drop();
-            break; /* the request may have been acted on: no second try */
         }
-        uint32_t ylen = get32(body + 4);
-        size_t at = 8;
-        if (ylen > len - at - 2) {
+        /* Anything after the last reply: the service does not speak this
+         * protocol. */
+        if (!failed && r->have > r->at) {
             snprintf(why, whylen, "%s: malformed reply", socket_path);
-            free(body);
+            failed = 1;
+        }
+        if (failed) {
             drop();
+            free(*refused);
+            *refused = NULL;
+            if (retry) continue;
             break;
         }
-        if (memchr(body + at, '\0', ylen)) { /* Exim would read a shorter string */
-            snprintf(why, whylen, "%s: malformed reply", socket_path);
-            free(body);
-            drop();
-            break;
-        }
-        if (!set_yield(yield, (const char *)body + at, ylen)) {
-            snprintf(why, whylen, "out of memory");
-            free(body);
-            break;
-        }
-        *rc = (int)get32(body);
-        at += ylen;
-        unsigned nlogs = (unsigned)body[at] | (unsigned)body[at + 1] << 8;
-        at += 2;
-        for (unsigned k = 0; k < nlogs && at + 4 <= len; ++k) {
-            uint32_t l = get32(body + at);
-            at += 4;
-            if (l > len - at) break;
-            log_main("%.*s", (int)l, (const char *)body + at);
-            at += l;
-        }
-        free(body);
         ok = 1;
     }
-    free(req);
+    free(out);
     return ok;
+}
+
+/* deferrable - a tls:cert request for a certificate above the leaf
+ * ("danesmtp_exim_tls_cert", DEPTH > 0, CERT, ADDR, ADDRESS_DATA): the
+ * library answers it with "" and only collects the certificate, so it can
+ * wait for the leaf's request (depth 0), which verifies the whole chain. */
+static int deferrable(int argc, unsigned char *argv[]) {
+    if (argc != 6 || strcmp((const char *)argv[1], "danesmtp_exim_tls_cert")) return 0;
+    const char *d = (const char *)argv[2];
+    size_t n = strlen(d);
+    if (n == 0 || n > 3 || strspn(d, "0123456789") != n) return 0;
+    return atoi(d) > 0;
 }
 
 EXPORT int danesmtp_client(unsigned char **yield, int argc, unsigned char *argv[]) {
     char why[512];
     int rc = kError;
+    char *refused = NULL;
     if (argc < 2 || argc - 1 > MAX_ARGS) {
         snprintf(g_static, sizeof g_static, "danesmtp_client takes SOCKET, ENTRY and its arguments");
         *yield = (unsigned char *)g_static;
@@ -336,7 +465,36 @@ EXPORT int danesmtp_client(unsigned char **yield, int argc, unsigned char *argv[
         *yield = (unsigned char *)g_static;
         return kError;
     }
-    if (call((const char *)argv[0], argc - 1, argv + 1, yield, &rc, why, sizeof why)) {
+    /* A certificate above the leaf waits for the next request (bounded:
+     * past MAX_PENDING requests or MAX_PENDING_BYTES, this one goes now with
+     * those before it). Whatever the service answers for it is seen then:
+     * a refusal of any of them refuses the next event. */
+    if (deferrable(argc, argv) && g_pending_count < MAX_PENDING &&
+        strlen((const char *)argv[0]) < sizeof g_pending_path &&
+        (!g_pending_count || !strcmp(g_pending_path, (const char *)argv[0]))) {
+        size_t before = g_pending_len;
+        if (encode(argc - 1, argv + 1, &g_pending, &g_pending_len, &g_pending_cap, why, sizeof why) &&
+            g_pending_len <= MAX_PENDING_BYTES) {
+            if (!g_pending_count) snprintf(g_pending_path, sizeof g_pending_path, "%s", (const char *)argv[0]);
+            ++g_pending_count;
+            g_static[0] = '\0';
+            *yield = (unsigned char *)g_static;
+            return kOk;
+        }
+        g_pending_len = before; /* too large to wait: sent now, below */
+    }
+    if (call((const char *)argv[0], argc - 1, argv + 1, yield, &rc, &refused, why, sizeof why)) {
+        if (refused) {
+            /* A certificate request sent late was refused: this event
+             * refuses in its place (the handshake fails all the same). */
+            snprintf(g_static, sizeof g_static, "%.250s", refused);
+            free(refused);
+            log_main("%s", g_static);
+            if (event) {
+                *yield = (unsigned char *)g_static;
+                return kOk;
+            }
+        }
         /* Only the answers the entry points give pass: an event's is OK
          * (anything else would count as "no objection" in Exim), a lookup's
          * OK, FAIL or ERROR. */

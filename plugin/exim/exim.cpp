@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdarg>
@@ -241,15 +242,22 @@ danesmtp_ctx* context_for(const std::string& config, std::string* err, std::stri
 // report_cache - once per context and process: an answer cache that is
 // configured but cannot be used (wrong owner, full disk) is logged for the
 // administrator; mail flows without it, only at a higher cost per delivery.
-void report_cache(danesmtp_ctx* ctx) {
-    static std::set<std::pair<pid_t, danesmtp_ctx*>> done;
+// Returns the cache's status (DANESMTP_CACHE_*), asked once per context
+// and process.
+int report_cache(danesmtp_ctx* ctx) {
+    static std::map<std::pair<pid_t, danesmtp_ctx*>, int> done;
     static std::mutex mu;
     {
         std::lock_guard<std::mutex> lock(mu);
-        if (!done.insert({getpid(), ctx}).second) return;
+        auto it = done.find({getpid(), ctx});
+        if (it != done.end()) return it->second;
     }
-    if (danesmtp_cache_status(ctx) == DANESMTP_CACHE_UNUSABLE)
+    int status = danesmtp_cache_status(ctx);
+    if (status == DANESMTP_CACHE_UNUSABLE)
         log_main(std::string("danesmtp: answer cache not used: ") + danesmtp_last_error());
+    std::lock_guard<std::mutex> lock(mu);
+    done.emplace(std::make_pair(getpid(), ctx), status);
+    return status;
 }
 
 bool parse_port(const std::string& s, unsigned* port) {
@@ -276,13 +284,28 @@ struct Memo {
 thread_local Memo t_memo;
 constexpr std::chrono::seconds kMemoLife{2};
 
+// With an answer cache, the answers are shared by all deliveries for their
+// TTL already; then the plans made from them are shared too, by all threads
+// of the process (danesmtpd serves many Exim processes), for the same 2
+// seconds. Bounded: the most recent kSharedMemos destinations.
+constexpr std::size_t kSharedMemos = 64;
+struct SharedMemo {
+    std::mutex mu;
+    std::vector<Memo> slots;  // most recent last
+};
+SharedMemo& shared_memo() {
+    static SharedMemo m;
+    return m;
+}
+
 // lookup - the plan for DOMAIN, or an Exim error text.
+// MAX_ARGS: 3 (DOMAIN PORT CONFIG), or 4 for the route entry (its MODE).
 bool lookup(int argc, unsigned char* argv[], const char* fn, PlanPtr* plan, std::string* err,
-            int* code) {
+            int* code, int max_args = 3) {
     *code = kError;
-    if (argc < 1 || argc > 3) {
-        *err = std::string("danesmtp: ") + fn + " takes DOMAIN [PORT [CONFIG]], got " +
-               std::to_string(argc) + " argument(s)";
+    if (argc < 1 || argc > max_args) {
+        *err = std::string("danesmtp: ") + fn + " takes DOMAIN [PORT [CONFIG" + (max_args > 3 ? " [MODE]" : "") +
+               "]], got " + std::to_string(argc) + " argument(s)";
         return false;
     }
     std::string domain = arg(argc, argv, 0);
@@ -306,12 +329,32 @@ bool lookup(int argc, unsigned char* argv[], const char* fn, PlanPtr* plan, std:
         *plan = t_memo.plan;
         return true;
     }
-    report_cache(ctx);
+    bool share = report_cache(ctx) == DANESMTP_CACHE_IN_USE;
+    if (share) {
+        auto& m = shared_memo();
+        std::lock_guard<std::mutex> lock(m.mu);
+        for (auto it = m.slots.rbegin(); it != m.slots.rend(); ++it)
+            if (it->key == key && now - it->at < kMemoLife) {
+                *plan = it->plan;
+                t_memo = *it;
+                return true;
+            }
+    }
     danesmtp_plan* raw = nullptr;
     int rc = danesmtp_lookup_domain(ctx, domain.c_str(), port, &raw);
     if (rc == DANESMTP_OK) {
         *plan = PlanPtr(raw, danesmtp_plan_free);
         t_memo = Memo{key, now, *plan};
+        if (share) {
+            auto& m = shared_memo();
+            std::lock_guard<std::mutex> lock(m.mu);
+            auto& v = m.slots;
+            v.erase(std::remove_if(v.begin(), v.end(),
+                                   [&](const Memo& e) { return e.key == key || now - e.at >= kMemoLife; }),
+                    v.end());
+            if (v.size() >= kSharedMemos) v.erase(v.begin());
+            v.push_back(t_memo);
+        }
     }
     if (rc != DANESMTP_OK) {
         *err = std::string("danesmtp: ") + fn + ": " + domain + ": " + danesmtp_last_error();
@@ -350,7 +393,15 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
         PlanPtr plan;
         std::string err;
         int code = kError;
-        if (!lookup(argc, argv, "danesmtp_exim_route", &plan, &err, &code)) return reply(yield, code, err);
+        // MODE "refuse" (since 1.4): the first router's one lookup for both
+        // routers (exim-config/conf.d/router/190_danesmtp). A destination
+        // that takes no mail (null MX, no such domain) is then an answer,
+        // "status=fail reason=...", for that router to bounce; without it,
+        // as before, it fails the expansion like any state that is not ok.
+        std::string mode = arg(argc, argv, 3);
+        if (argc == 4 && mode != "refuse")
+            return reply(yield, kError, "danesmtp: danesmtp_exim_route: unknown mode '" + mode + "'");
+        if (!lookup(argc, argv, "danesmtp_exim_route", &plan, &err, &code, 4)) return reply(yield, code, err);
         danesmtp_plan* raw = plan.get();
         int status = danesmtp_plan_status(raw);
         bool audit = danesmtp_plan_audit_only(raw);
@@ -440,6 +491,11 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
         std::string reason = danesmtp_plan_reason(raw);
         if (status == DANESMTP_DOMAIN_OK && !reason.empty()) log_main("danesmtp: " + domain + ": " + reason);
         const char* word = status_word(status);
+        // The plan says for which destination it was made: the second router
+        // uses the first one's only when it is for its own domain.
+        std::string made_for = " domain=" + quote(arg(argc, argv, 0));
+        if (mode == "refuse" && std::string(word) == "fail")
+            return reply(yield, kOk, "status=fail reason=" + quote(reason.empty() ? "no mail" : reason) + made_for);
         if (status == DANESMTP_DOMAIN_OK && hosts.empty()) word = "defer";
         // Audit-only (issue 7 item 10): the hosts are known, only their
         // DNSSEC or TLSA state would have deferred the message; it goes to
@@ -461,7 +517,7 @@ int danesmtp_exim_route(unsigned char** yield, int argc, unsigned char* argv[]) 
         // Lists use Exim's "<;" syntax (';' as separator): IPv6 addresses
         // hold colons.
         auto list = [](const std::string& items) { return "<;" + (items.empty() ? items : items.substr(1)); };
-        std::string out = std::string("status=") + word + " reason=" + quote(reason) +
+        std::string out = std::string("status=") + word + made_for + " reason=" + quote(reason) +
                           " audit=" + (audit ? "1" : "0") + " config=" + quote(arg(argc, argv, 2)) +
                           " hosts=" + quote(list(hosts)) + " require_tls=" + quote(list(require_tls)) +
                           per_address + per_host;

@@ -178,7 +178,23 @@ check "-be check ok" '[ "$out" = "> ok" ]'
 out=$(be "\${dlfunc{$lib}{danesmtp_exim_check}{bogus.test}{$LAB_SMTP_PORT}{$W/danesmtp.conf}}")
 check "-be check defer" 'case "$out" in "> defer MX lookup bogus"*) true ;; *) false ;; esac'
 out=$(be "\${dlfunc{$lib}{danesmtp_exim_route}}")
-check "-be wrong argument count" 'case "$out" in *"takes DOMAIN [PORT [CONFIG]], got 0"*) true ;; *) false ;; esac'
+check "-be wrong argument count" 'case "$out" in *"takes DOMAIN [PORT [CONFIG [MODE]]], got 0"*) true ;; *) false ;; esac'
+# The first router's mode: a destination that takes no mail is an answer
+# (status=fail, for that router to bounce), a DNS failure still fails.
+out=$(be "\${dlfunc{$lib}{danesmtp_exim_route}{nullmx.dane.test}{$LAB_SMTP_PORT}{$W/danesmtp.conf}{refuse}}")
+check "-be route refuse: null MX is status=fail" 'case "$out" in "> status=fail reason=\"null MX"*"domain=\"nullmx.dane.test\""*) true ;; *) false ;; esac'
+out=$(be "\${dlfunc{$lib}{danesmtp_exim_route}{nullmx.dane.test}{$LAB_SMTP_PORT}{$W/danesmtp.conf}}")
+check "-be route without the mode: null MX fails the expansion" 'case "$out" in *"DANE: null MX"*) true ;; *) false ;; esac'
+out=$(be "\${dlfunc{$lib}{danesmtp_exim_route}{bogus.test}{$LAB_SMTP_PORT}{$W/danesmtp.conf}{refuse}}")
+check "-be route refuse: bogus still fails the expansion" 'case "$out" in *"DANE: MX lookup bogus"*) true ;; *) false ;; esac'
+# One lookup per routing: danesmtp_route takes danesmtp_refuse's plan (Exim's
+# expansion trace shows a ${dlfunc} whose result is used once, the other
+# skipped).
+calls=$("$EXIM" -C "$W/exim.conf" -d+expand -bt user@ee.dane.test 2>&1 | grep -A1 'expanding: ${dlfunc' | grep -c '╰─────result: status=ok')
+skipped=$("$EXIM" -C "$W/exim.conf" -d+expand -bt user@ee.dane.test 2>&1 | grep -A2 'expanding: ${dlfunc' | grep -c 'skipping: result is not used')
+check "routing makes one lookup for both routers" '[ "$calls" = 1 ] && [ "$skipped" = 1 ]'
+out=$(be "\${dlfunc{$lib}{danesmtp_exim_route}{ee.dane.test}{$LAB_SMTP_PORT}{$W/danesmtp.conf}{other}}")
+check "-be route: an unknown mode is an error" 'case "$out" in *"unknown mode"*) true ;; *) false ;; esac'
 out=$(be "\${dlfunc{$lib}{danesmtp_exim_route}{}}")
 check "-be empty domain" 'case "$out" in *"empty domain"*) true ;; *) false ;; esac'
 out=$(be "\${dlfunc{$lib}{danesmtp_exim_connect}{127.0.0.9}}")

@@ -83,8 +83,15 @@ BOOST_AUTO_TEST_CASE(router_arguments) {
     BOOST_TEST(sizeof kTypeChecks > 0u);
     Call none = call(danesmtp_exim_route, {});
     BOOST_TEST(none.rc == ERROR);
-    BOOST_TEST(none.out.find("takes DOMAIN [PORT [CONFIG]], got 0") != std::string::npos, none.out);
-    BOOST_TEST(call(danesmtp_exim_route, {"a", "25", "c", "d"}).rc == ERROR);
+    BOOST_TEST(none.out.find("takes DOMAIN [PORT [CONFIG [MODE]]], got 0") != std::string::npos, none.out);
+    Call mode = call(danesmtp_exim_route, {"a", "25", "c", "d"});
+    BOOST_TEST(mode.rc == ERROR);
+    BOOST_TEST(mode.out.find("unknown mode 'd'") != std::string::npos, mode.out);
+    BOOST_TEST(call(danesmtp_exim_route, {"a", "25", "c", "refuse", "e"}).rc == ERROR);
+    // The mode is the route entry's alone.
+    Call check_mode = call(danesmtp_exim_check, {"a", "25", "c", "refuse"});
+    BOOST_TEST(check_mode.rc == ERROR);
+    BOOST_TEST(check_mode.out.find("takes DOMAIN [PORT [CONFIG]], got 4") != std::string::npos, check_mode.out);
     Call empty = call(danesmtp_exim_route, {""});
     BOOST_TEST(empty.rc == ERROR);
     BOOST_TEST(empty.out.find("empty domain") != std::string::npos);
