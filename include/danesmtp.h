@@ -88,9 +88,9 @@ extern "C" {
 
 /* Version of this header. The SONAME major is DANESMTP_VERSION_MAJOR. */
 #define DANESMTP_VERSION_MAJOR 1
-#define DANESMTP_VERSION_MINOR 3
+#define DANESMTP_VERSION_MINOR 4
 #define DANESMTP_VERSION_PATCH 0
-#define DANESMTP_VERSION_STRING "1.3.0"
+#define DANESMTP_VERSION_STRING "1.4.0"
 
 /* The library's version string, "1.1.0". */
 DANESMTP_API const char *danesmtp_version(void);

@@ -143,6 +143,8 @@ try:
     s.sendall(frame(["danesmtp_exim_route", "bad..domain", "25"]))
     r3 = reply(s)
     check("route: a malformed domain fails the expansion", r3 is not None and r3[0] in (2, 3), str(r3))
+    check("route: a failed lookup leaves no plan file", not [f for f in os.listdir(d) if f.startswith("plan-")],
+          str(os.listdir(d)))
     s.close()
 
     # Anything malformed ends that connection; the service goes on.
@@ -324,7 +326,7 @@ try:
 
     threading.Thread(target=fake_server, daemon=True).start()
     behaviours.append(("ok", 2, b""))
-    rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
     check("client: an event answered with code 2 refuses", rc == 0 and "refused" in y, f"{rc} {y}")
     behaviours.append(("ok", 0, b"\0danesmtp: refused"))
     rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
@@ -333,17 +335,17 @@ try:
     rc, y = call_client(fake_path, "danesmtp_exim_route", "example.org", "25", "/etc/danesmtp.conf")
     check("client: a lookup answered with an unknown code fails", rc == 3, f"{rc} {y}")
     behaviours.append(("split", 0, b""))
-    rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
     check("client: a reply split across reads is read whole", (rc, y) == (0, ""), f"{rc} {y}")
     behaviours.extend([("close",), ("close",)])
-    rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
     check("client: closed twice without an answer: refused", rc == 0 and "service unreachable" in y, f"{rc} {y}")
     rc, y = call_client(fake_path, "danesmtp_exim_route", "example.org", "25", "/etc/danesmtp.conf")
     check("client: then asks again and is answered", (rc, y) == (0, ""), f"{rc} {y}")
     before = len(connections)
     pid = os.fork()
     if pid == 0:
-        rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+        rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
         os._exit(0 if (rc, y) == (0, "") else 1)
     _, status = os.waitpid(pid, 0)
     check("client: a forked child answered on a connection of its own",
@@ -387,14 +389,173 @@ try:
     call_client(fake_path, "danesmtp_exim_tls_cert", "1", "PARENT", "192.0.2.1", plan)
     pid = os.fork()
     if pid == 0:
-        rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+        rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
         os._exit(0 if (rc, y) == (0, "") else 1)
     _, status = os.waitpid(pid, 0)
     check("client: a forked child does not send its parent's held-back certificates",
           os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and
-          [r[0] for r in received] == ["danesmtp_exim_connect"], str(received))
+          [r[2] for r in received] == ["AAAA"], str(received))
     call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
     check("client: the parent still sends its own", [r[2] for r in received[1:]] == ["PARENT", "AAAA"], str(received))
+    # tcp:connect is decided by the client itself (the library's rule,
+    # plan_hosts.h), and told to the service with the next request.
+    del received[:]
+    rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+    check("client: connect to a host of the plan: accepted without asking", (rc, y, received) == (0, "", []),
+          f"{rc} {y} {received}")
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
+    check("client: the connect goes with the next request, first",
+          (rc, y) == (0, "") and [r[0] for r in received] == ["danesmtp_exim_connect", "danesmtp_exim_tls_cert"],
+          f"{rc} {y} {received}")
+    del received[:]
+    rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.9", plan)
+    check("client: connect to a host outside the plan: refused without asking",
+          rc == 0 and y == "danesmtp: 192.0.2.9 is not in the DANE plan for this destination" and received == [],
+          f"{rc} {y} {received}")
+    rc, y = call_client(fake_path, "danesmtp_exim_connect", "", plan)
+    check("client: connect with no address: refused", (rc, y) == (0, "danesmtp: empty host address"), f"{rc} {y}")
+    for tricky, addr, want in (('hosts="<;192.0.2.10;192.0.2.1"', "192.0.2.1", ""),
+                               ('HOSTS="<;192.0.2.1" hosts="<;192.0.2.2"', "192.0.2.2", "refused"),
+                               ('hosts="<;192.0.2.1\\;x"', "192.0.2.1", ""),
+                               ("x=1 hosts=<;192.0.2.1;2001:db8::1", "2001:db8::1", ""),
+                               ('hosts="<;192.0.2.11"', "192.0.2.1", "refused")):
+        rc, y = call_client(fake_path, "danesmtp_exim_connect", addr, tricky)
+        check(f"client: connect rule on {tricky} for {addr}", rc == 0 and (y == "" if want == "" else y != ""),
+              f"{rc} {y}")
+    call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
+
+    # Plans danesmtpd left in its directory (plugin/exim/plan_file.h): a
+    # routing request is answered from a recent, whole, matching file of the
+    # service's user, without asking; anything else, and the service is asked.
+    conf = os.path.join(fake_dir, "danesmtp.conf")
+    with open(conf, "w") as f:
+        f.write("timeout = 3000\n")
+
+    def fnv(data):
+        h = 14695981039346656037
+        for x in data:
+            h = ((h ^ x) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+        return h
+
+    def write_plan(args, yield_text, made=None, rc=0, name_of=None, path_conf=conf, damage=False):
+        req = b"".join(a.encode() + b"\0" for a in args)
+        reply = struct.pack("<iI", rc, len(yield_text)) + yield_text.encode() + struct.pack("<H", 0)
+        st = os.stat(path_conf)
+        made = time.time_ns() if made is None else made
+        head = struct.pack("<IIqQQqqqII", 0x31505344, 64 + len(req) + len(reply) + 8, made, st.st_dev, st.st_ino,
+                           st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9, st.st_size, len(req), len(reply))
+        body = head + req + reply
+        body += struct.pack("<Q", fnv(body))
+        if damage:
+            body = body[:70] + bytes([body[70] ^ 1]) + body[71:]
+        slot_req = b"".join(a.encode() + b"\0" for a in (name_of or args))
+        path = os.path.join(fake_dir, "plan-%03x" % (fnv(slot_req) % 1024))
+        if os.path.lexists(path):
+            os.unlink(path)
+        with open(path, "wb") as f:
+            f.write(body)
+        os.chmod(path, 0o600)
+        return path
+
+    route_args = ["example.org", "25", conf, "refuse"]
+    stored = 'status=ok domain="example.org" hosts="<;192.0.2.1"'
+
+    def from_file():
+        del received[:]
+        rc, y = call_client(fake_path, "danesmtp_exim_route", *route_args)
+        return (rc, y) == (0, stored) and received == []
+
+    p = write_plan(route_args, stored)
+    check("plan file: a recent one answers the request without asking", from_file(), str(received))
+    check("plan file: the plain mode is another request", not call_client(fake_path, "danesmtp_exim_route",
+                                                                          *route_args[:3])[1] == stored)
+    cases = {
+        "older than 2 s": dict(made=time.time_ns() - 2_500_000_000),
+        "made in the future": dict(made=time.time_ns() + 1_000_000_000),
+        "damaged": dict(damage=True),
+        "not an answer (rc 2)": dict(rc=2),
+        "another request in its slot": dict(name_of=route_args),
+    }
+    for what, kw in cases.items():
+        args = ["other.example", "25", conf, "refuse"] if what == "another request in its slot" else route_args
+        p = write_plan(args, stored, **kw)
+        if what == "another request in its slot":
+            os.rename(p, os.path.join(fake_dir, "plan-%03x" % (fnv(b"".join(a.encode() + b"\0" for a in route_args)) % 1024)))
+        check(f"plan file {what}: the service is asked", not from_file(), str(received))
+    p = write_plan(route_args, stored)
+    os.chmod(p, 0o620)
+    check("plan file writable by the group: the service is asked", not from_file())
+    os.chmod(p, 0o600)
+    os.chown(p, 65534, 65534)
+    check("plan file of another user: the service is asked", not from_file())
+    p = write_plan(route_args, stored)
+    os.link(p, p + ".link")
+    check("plan file with a second link: the service is asked", not from_file())
+    os.unlink(p + ".link")
+    check("plan file: whole again, used again", from_file())
+    target = p + ".target"
+    os.rename(p, target)
+    os.symlink(target, p)
+    check("plan file that is a symbolic link: the service is asked", not from_file())
+    os.unlink(p)
+    os.unlink(target)
+    p = write_plan(route_args, stored)
+    with open(conf, "a") as f:
+        f.write("timeout = 4000\n")
+    check("plan file made under another configuration: the service is asked", not from_file())
+    p = write_plan(route_args, stored)
+    os.chmod(fake_dir, 0o720)
+    check("plan file in a directory others may write: not used", not from_file())
+    os.chmod(fake_dir, 0o700)
+    # A handshake's verdict (cert-XXX): the requests from its tcp:connect to
+    # the leaf's tls:cert, byte for byte as the client sends them.
+    cplan = 'hosts="<;192.0.2.1" config="%s"' % conf
+
+    def write_verdict(frames, yield_text, **kw):
+        req = b"".join(frame(f) for f in frames)
+        reply = struct.pack("<iI", 0, len(yield_text)) + yield_text.encode() + struct.pack("<H", 0)
+        st = os.stat(conf)
+        made = kw.get("made", time.time_ns())
+        head = struct.pack("<IIqQQqqqII", 0x31505344, 64 + len(req) + len(reply) + 8, made, st.st_dev, st.st_ino,
+                           st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9, st.st_size, len(req), len(reply))
+        body = head + req + reply
+        body += struct.pack("<Q", fnv(body))
+        path = os.path.join(fake_dir, "cert-%03x" % (fnv(req) % 1024))
+        if os.path.lexists(path):
+            os.unlink(path)
+        with open(path, "wb") as f:
+            f.write(body)
+        os.chmod(path, 0o600)
+
+    handshake = [["danesmtp_exim_connect", "192.0.2.1", cplan],
+                 ["danesmtp_exim_tls_cert", "1", "INT", "192.0.2.1", cplan],
+                 ["danesmtp_exim_tls_cert", "0", "LEAF", "192.0.2.1", cplan]]
+
+    def run_handshake(leaf="LEAF", connect=True):
+        del received[:]
+        if connect:
+            call_client(fake_path, *handshake[0])
+        call_client(fake_path, *handshake[1])
+        return call_client(fake_path, "danesmtp_exim_tls_cert", "0", leaf, "192.0.2.1", cplan)
+
+    write_verdict(handshake, "danesmtp: stored refusal")
+    rc, y = run_handshake()
+    check("verdict file: the same handshake is answered from it, without asking",
+          (rc, y, received) == (0, "danesmtp: stored refusal", []), f"{rc} {y} {received}")
+    rc, y = run_handshake(leaf="LEAF2")
+    check("verdict file: another leaf certificate is asked about", len(received) == 3 and y == "", f"{y} {received}")
+    write_verdict(handshake, "danesmtp: stored refusal")
+    rc, y = run_handshake(connect=False)
+    check("verdict file: not without the handshake's tcp:connect first", len(received) == 2 and y == "",
+          f"{y} {received}")
+    write_verdict(handshake, "", made=time.time_ns() - 3_000_000_000)
+    rc, y = run_handshake()
+    check("verdict file: an old one is not used", len(received) == 3, str(received))
+    rel = ["example.org", "25", "danesmtp.conf", "refuse"]
+    write_plan(rel, stored)
+    del received[:]
+    call_client(fake_path, "danesmtp_exim_route", *rel)
+    check("plan file for a relative configuration path: never used", len(received) == 1, str(received))
     listener.close()
     rc, y = call_client(os.path.join(top, "none", "exim.sock"), "danesmtp_exim_tls_cert", "0", "AAAA", "1.2.3.4", plan)
     check("client: no service: tls_cert refuses", rc == 0 and "service unreachable" in y, f"{rc} {y}")

@@ -23,13 +23,16 @@
 // thread_local). Only the daemon's own user and root may connect (checked
 // with SO_PEERCRED), and the socket's directory must belong to that user and
 // be writable by no one else.
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -42,6 +45,8 @@
 
 #include "danesmtp.h"
 #include "danesmtp_exim.h"
+#include "exim/plan_file.h"
+#include "exim/plan_hosts.h"
 
 namespace {
 
@@ -122,6 +127,97 @@ bool parse(const std::string& body, std::vector<std::string>* out) {
     return n == 0;
 }
 
+// ---- plans left for the client (exim/plan_file.h): a routing answer is
+// written to a file of the socket's directory, where delivery processes
+// asking for the same destination in the next 2 seconds read it instead of
+// connecting.
+std::string g_dir;  // the socket's directory
+
+struct Stamp {
+    std::int64_t made_ns = 0;
+    danesmtp_plan_identity config{};
+};
+
+bool same(const danesmtp_plan_identity& a, const danesmtp_plan_identity& b) {
+    return a.dev == b.dev && a.ino == b.ino && a.mtime_sec == b.mtime_sec && a.mtime_nsec == b.mtime_nsec &&
+           a.size == b.size;
+}
+
+// stamp - before a request whose answer may be kept: its time and the
+// identity of the configuration file it is made under; false when it will
+// not be kept (no absolute configuration file).
+bool stamp(const std::string& config, Stamp* st) {
+    struct stat cs;
+    timespec now{};
+    if (config.empty() || config[0] != '/' || stat(config.c_str(), &cs) != 0 ||
+        clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return false;
+    danesmtp_plan_identity_of(&cs, &st->config);
+    st->made_ns = static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+    return true;
+}
+
+// keep_answer - REPLY to REQUEST, to a file of KIND ("plan" or "cert");
+// nothing when the configuration file changed while it was made, or the
+// file would be too large. Any failure only means the next delivery asks.
+void keep_answer(const char* kind, const std::string& request, const std::string& config, const std::string& reply,
+                 const Stamp& st) {
+    struct stat cs;
+    danesmtp_plan_identity now{};
+    if (stat(config.c_str(), &cs) != 0) return;
+    danesmtp_plan_identity_of(&cs, &now);
+    if (!same(now, st.config)) return;
+    std::size_t total = DANESMTP_PLAN_FILE_HEADER + request.size() + reply.size() + 8;
+    if (total > DANESMTP_PLAN_FILE_MAX) return;
+    std::string file(DANESMTP_PLAN_FILE_HEADER, '\0');
+    danesmtp_plan_file_header(reinterpret_cast<unsigned char*>(&file[0]), st.made_ns, &st.config,
+                              static_cast<std::uint32_t>(request.size()), static_cast<std::uint32_t>(reply.size()));
+    file += request;
+    file += reply;
+    unsigned char tail[8];
+    danesmtp_put64(tail, danesmtp_fnv1a64(file.data(), file.size()));
+    file.append(reinterpret_cast<const char*>(tail), 8);
+    char name[16];
+    danesmtp_plan_file_name(kind, request.data(), request.size(), name);
+    std::string final_path = g_dir + "/" + name;
+    std::string tmp = final_path + ".tmp." + std::to_string(static_cast<long>(syscall(SYS_gettid)));
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            if (errno == EEXIST && attempt == 0 && unlink(tmp.c_str()) == 0) continue;  // a crash's leftover
+            return;
+        }
+        bool ok = write_all(fd, file.data(), file.size());
+        ok = close(fd) == 0 && ok;
+        if (!ok || rename(tmp.c_str(), final_path.c_str()) != 0) unlink(tmp.c_str());
+        return;
+    }
+}
+
+// config_of - the "config" value of a plan (address_data), as the entry
+// points read it.
+std::string config_of(const std::string& plan) {
+    danesmtp_pair p{};
+    const char* s = plan.c_str();
+    while (danesmtp_pair_next(&s, &p))
+        if (danesmtp_pair_is(&p, "config")) {
+            std::string v(p.value_len + 1, '\0');
+            v.resize(danesmtp_pair_value(&p, &v[0]));
+            return v;
+        }
+    return "";
+}
+
+// forget_plans - the files an earlier run left (at start: they would only
+// expire, but the directory stays tidy).
+void forget_plans() {
+    DIR* d = opendir(g_dir.c_str());
+    if (!d) return;
+    while (dirent* e = readdir(d))
+        if (std::strncmp(e->d_name, "plan-", 5) == 0) unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
 using EntryPoint = int (*)(unsigned char**, int, unsigned char**);
 
 EntryPoint entry_point(const std::string& name) {
@@ -143,6 +239,8 @@ void serve_unguarded(int fd) {
     danesmtp_exim_connect(&ignored, 0, nullptr);
     std::string in;   // bytes read and not yet used: most requests come in one read
     std::string out;  // answers not yet written
+    std::string handshake;  // the requests of the handshake under way, as sent
+    bool in_handshake = false;
     for (;;) {
         while (in.size() < 4) {
             char buf[16384];
@@ -158,7 +256,8 @@ void serve_unguarded(int fd) {
             in.resize(4 + static_cast<std::size_t>(len));
             if (!read_all(fd, &in[have], in.size() - have)) break;
         }
-        std::string body = in.substr(4, len);
+        std::string raw = in.substr(0, 4 + static_cast<std::size_t>(len));
+        std::string body = raw.substr(4);
         in.erase(0, 4 + static_cast<std::size_t>(len));
         std::vector<std::string> args;
         if (!parse(body, &args)) break;
@@ -169,6 +268,33 @@ void serve_unguarded(int fd) {
             argv.push_back(reinterpret_cast<unsigned char*>(&args[i][0]));
         argv.push_back(nullptr);
         logs.clear();
+        // Answers kept for the client (plan_file.h): a routing answer, and
+        // the verdict on a handshake's chain, from its tcp:connect (the
+        // chain starts afresh) to the leaf's tls:cert, every answer on the
+        // way "" (a refusal on the way ends the handshake in Exim).
+        bool leaf = fn == danesmtp_exim_tls_cert && args.size() == 5 && args[1] == "0";
+        if (fn == danesmtp_exim_connect) {
+            handshake = raw;
+            in_handshake = true;
+        } else if (fn == danesmtp_exim_tls_cert && in_handshake) {
+            handshake += raw;
+        } else {
+            in_handshake = false;
+        }
+        Stamp st;
+        std::string config, request;
+        bool keep = false;
+        if (fn == danesmtp_exim_route && (args.size() == 4 || args.size() == 5)) {
+            config = args[3];
+            for (std::size_t i = 1; i < args.size(); ++i) {
+                request += args[i];
+                request.push_back('\0');
+            }
+            keep = request.size() <= DANESMTP_PLAN_FILE_REQUEST_MAX && stamp(config, &st);
+        } else if (leaf && in_handshake) {
+            config = config_of(args[4]);
+            keep = stamp(config, &st);
+        }
         unsigned char* yield = nullptr;
         int rc = fn(&yield, static_cast<int>(args.size() - 1), argv.data());
         std::string y = yield ? reinterpret_cast<const char*>(yield) : "";
@@ -180,6 +306,11 @@ void serve_unguarded(int fd) {
         for (std::size_t i = 0; i < logs.size() && i < 64; ++i) {
             put_u32(&reply, static_cast<std::uint32_t>(logs[i].size()));
             reply += logs[i];
+        }
+        if (keep && rc == 0) keep_answer(leaf ? "cert" : "plan", leaf ? handshake : request, config, reply, st);
+        if (leaf || rc != 0 || !y.empty() || handshake.size() > DANESMTP_PLAN_FILE_MAX) {
+            in_handshake = false;
+            handshake.clear();
         }
         put_u32(&out, static_cast<std::uint32_t>(reply.size()));
         out += reply;
@@ -342,6 +473,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     g_socket = path.c_str();
+    g_dir = dir;
+    forget_plans();
     signal(SIGPIPE, SIG_IGN);
     // Configuration changes apply by themselves (the file is checked on
     // every lookup): a reload signal has nothing to do, and must not kill.

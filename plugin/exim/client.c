@@ -40,6 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plan_file.h"
+#include "plan_hosts.h"
+
 #define EXPORT __attribute__((visibility("default")))
 
 enum { kOk = 0, kFail = 2, kError = 3, kLogMain = 1 };
@@ -60,6 +63,7 @@ static char g_static[256];
 static unsigned char *g_pending = NULL;
 static size_t g_pending_len = 0, g_pending_cap = 0;
 static unsigned g_pending_count = 0;
+static int g_pending_connect_first = 0; /* the pending requests start with a tcp:connect */
 static char g_pending_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 #define MAX_PENDING 8
 #define MAX_PENDING_BYTES (256u * 1024)
@@ -104,6 +108,7 @@ static void forget_pending(void) {
     g_pending = NULL;
     g_pending_len = g_pending_cap = 0;
     g_pending_count = 0;
+    g_pending_connect_first = 0;
 }
 
 static void forget_in_child(void) {
@@ -152,13 +157,30 @@ static int io_all(int fd, void *buf, size_t n, int writing) {
     return 1;
 }
 
+/* closed_dir - the directory of PATH (DIR, at least sizeof sun_path bytes)
+ * if it belongs to this user or root (any owner when this is root) and is
+ * writable by no one else, with its owner in *owner; 0 otherwise. */
+static int closed_dir(const char *path, char *dir, uid_t *owner) {
+    struct stat ds;
+    dir[0] = '\0';
+    const char *slash = strrchr(path, '/');
+    uid_t me = geteuid();
+    if (!slash || path[0] != '/' || (size_t)(slash - path) >= sizeof g_path) return 0;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash == path ? 1 : (size_t)(slash - path)] = '\0';
+    if (slash == path) dir[0] = '/';
+    if (lstat(dir, &ds) != 0 || !S_ISDIR(ds.st_mode) || (ds.st_mode & 022) ||
+        (ds.st_uid != me && ds.st_uid != 0 && me != 0))
+        return 0;
+    *owner = ds.st_uid;
+    return 1;
+}
+
 /* connect_service - the connection of this process; NULL-terminated why. */
 static int connect_service(const char *path, char *why, size_t whylen) {
-    struct stat ds;
     struct sockaddr_un addr;
     char dir[sizeof addr.sun_path];
-    const char *slash;
-    uid_t me = geteuid();
+    uid_t me = geteuid(), owner = 0;
     if (g_fd >= 0 && g_pid == getpid() && path && !strcmp(path, g_path)) return g_fd;
     if (g_fd >= 0 && g_pid == getpid()) close(g_fd); /* another socket */
     g_fd = -1; /* a parent's connection is left to the parent */
@@ -166,12 +188,7 @@ static int connect_service(const char *path, char *why, size_t whylen) {
         snprintf(why, whylen, "bad socket path '%s'", path ? path : "");
         return -1;
     }
-    slash = strrchr(path, '/');
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash == path ? 1 : (size_t)(slash - path)] = '\0';
-    if (slash == path) dir[0] = '/';
-    if (lstat(dir, &ds) != 0 || !S_ISDIR(ds.st_mode) || (ds.st_mode & 022) ||
-        (ds.st_uid != me && ds.st_uid != 0 && me != 0)) {
+    if (!closed_dir(path, dir, &owner)) {
         snprintf(why, whylen, "%s is not a directory of this user or root, closed to others", dir);
         return -1;
     }
@@ -209,7 +226,7 @@ static int connect_service(const char *path, char *why, size_t whylen) {
     struct ucred cred;
     socklen_t clen = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
-        (cred.uid != me && cred.uid != 0 && cred.uid != ds.st_uid)) {
+        (cred.uid != me && cred.uid != 0 && cred.uid != owner)) {
         snprintf(why, whylen, "%s: the service runs as another user", path);
         close(fd);
         return -1;
@@ -436,6 +453,96 @@ static int call(const char *socket_path, int argc, unsigned char *argv[], unsign
     return ok;
 }
 
+/* answer_from_file - the answer the service left for REQUEST (QLEN bytes)
+ * in its directory (plan_file.h, KIND "plan" or "cert"), made under the
+ * configuration file CONFIG as it is now: 1 with the yield set and its log
+ * lines written; 0 when there is none to use, and the service is asked.
+ * Only the service's user may write the directory and the file (both
+ * checked); the file must be whole, for this very request, and recent. */
+static int answer_from_file(const char *socket_path, const char *kind, const char *request, size_t qlen,
+                            const char *config, unsigned char **yield) {
+    char dir[sizeof g_path], path[sizeof g_path + 16], name[16];
+    uid_t owner;
+    struct stat fs, cs;
+    if (config[0] != '/') return 0;
+    if (!closed_dir(socket_path, dir, &owner)) return 0; /* the service's own check says why */
+    danesmtp_plan_file_name(kind, request, qlen, name);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) return 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return 0;
+    unsigned char *file = NULL;
+    size_t len = 0;
+    if (fstat(fd, &fs) == 0 && S_ISREG(fs.st_mode) && fs.st_uid == owner && !(fs.st_mode & 022) &&
+        fs.st_nlink == 1 && fs.st_size > 0 && (size_t)fs.st_size <= DANESMTP_PLAN_FILE_MAX &&
+        (file = malloc((size_t)fs.st_size)) != NULL) {
+        ssize_t got;
+        while (len < (size_t)fs.st_size && ((got = read(fd, file + len, (size_t)fs.st_size - len)) > 0 ||
+                                            (got < 0 && errno == EINTR)))
+            if (got > 0) len += (size_t)got;
+        if (len != (size_t)fs.st_size) len = 0;
+    }
+    close(fd);
+    struct danesmtp_plan_identity id;
+    struct timespec now;
+    const unsigned char *reply = NULL;
+    size_t rlen = 0;
+    if (len && stat(config, &cs) == 0 && clock_gettime(CLOCK_REALTIME, &now) == 0) {
+        danesmtp_plan_identity_of(&cs, &id);
+        reply = danesmtp_plan_file_reply(file, len, request, qlen, &id, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+                                         &rlen);
+    }
+    int code = kError;
+    size_t yat = 0;
+    uint32_t ylen = 0;
+    int ok = reply && take_reply(reply, (uint32_t)rlen, &code, &yat, &ylen) && code == kOk &&
+             set_yield(yield, (const char *)reply + yat, ylen);
+    free(file);
+    return ok;
+}
+
+/* plan_from_file - a routing request (ARGS: DOMAIN PORT CONFIG [MODE])
+ * answered from the plan the service left for it. */
+static int plan_from_file(const char *socket_path, int n, unsigned char *args[], unsigned char **yield) {
+    char request[DANESMTP_PLAN_FILE_REQUEST_MAX];
+    size_t qlen = 0;
+    for (int i = 0; i < n; ++i) {
+        size_t l = strlen((const char *)args[i]);
+        if (qlen + l + 1 > sizeof request) return 0;
+        memcpy(request + qlen, args[i], l + 1);
+        qlen += l + 1;
+    }
+    return answer_from_file(socket_path, "plan", request, qlen, (const char *)args[2], yield);
+}
+
+/* verdict_from_file - the leaf's tls:cert request (ARGV as Exim gives it)
+ * answered from the verdict the service left for this very handshake: the
+ * pending requests, which must start with its tcp:connect, and this one,
+ * byte for byte. The configuration is the plan's ("config" in
+ * ADDRESS_DATA). */
+static int verdict_from_file(int argc, unsigned char *argv[], unsigned char **yield) {
+    if (!g_pending_count || !g_pending_connect_first || strcmp(g_pending_path, (const char *)argv[0])) return 0;
+    unsigned char *req = malloc(g_pending_len);
+    size_t len = g_pending_len, cap = g_pending_len;
+    char why[64], *config = NULL;
+    int ok = 0;
+    if (!req) return 0;
+    memcpy(req, g_pending, g_pending_len);
+    if (encode(argc - 1, argv + 1, &req, &len, &cap, why, sizeof why) && len <= DANESMTP_PLAN_FILE_MAX) {
+        struct danesmtp_pair p;
+        const char *s = (const char *)argv[5];
+        while (danesmtp_pair_next(&s, &p))
+            if (danesmtp_pair_is(&p, "config")) {
+                if ((config = malloc(p.value_len + 1)) != NULL) danesmtp_pair_value(&p, config);
+                break;
+            }
+        ok = config && answer_from_file((const char *)argv[0], "cert", (const char *)req, len, config, yield);
+    }
+    free(config);
+    free(req);
+    if (ok) forget_pending(); /* the handshake is answered: nothing to send */
+    return ok;
+}
+
 /* deferrable - a tls:cert request for a certificate above the leaf
  * ("danesmtp_exim_tls_cert", DEPTH > 0, CERT, ADDR, ADDRESS_DATA): the
  * library answers it with "" and only collects the certificate, so it can
@@ -464,6 +571,37 @@ EXPORT int danesmtp_client(unsigned char **yield, int argc, unsigned char *argv[
         snprintf(g_static, sizeof g_static, "danesmtp_client: unknown entry point '%.100s'", entry);
         *yield = (unsigned char *)g_static;
         return kError;
+    }
+    /* Routing: the plan the service left for this request, if recent. */
+    if (!strcmp(entry, "danesmtp_exim_route") && (argc == 5 || argc == 6) &&
+        plan_from_file((const char *)argv[0], argc - 2, argv + 2, yield))
+        return kOk;
+    /* The leaf's certificate: the verdict the service gave this very
+     * handshake moments ago, if any. */
+    if (!strcmp(entry, "danesmtp_exim_tls_cert") && argc == 6 && !strcmp((const char *)argv[2], "0") &&
+        verdict_from_file(argc, argv, yield))
+        return kOk;
+    /* tcp:connect: decided here, by the library's own rule (plan_hosts.h),
+     * without a round trip; the request still goes to the service with the
+     * next one (a new connection starts a new chain there). */
+    if (!strcmp(entry, "danesmtp_exim_connect") && argc == 4 &&
+        strlen((const char *)argv[0]) < sizeof g_pending_path) {
+        int verdict = danesmtp_connect_rule((const char *)argv[3], (const char *)argv[2], g_static, sizeof g_static);
+        if (verdict == 0) {
+            *yield = (unsigned char *)g_static;
+            return kOk;
+        }
+        forget_pending(); /* an earlier handshake's certificates: of no use now */
+        if (verdict == 1 && encode(argc - 1, argv + 1, &g_pending, &g_pending_len, &g_pending_cap, why, sizeof why) &&
+            g_pending_len <= MAX_PENDING_BYTES) {
+            snprintf(g_pending_path, sizeof g_pending_path, "%s", (const char *)argv[0]);
+            g_pending_count = 1;
+            g_pending_connect_first = 1;
+            g_static[0] = '\0';
+            *yield = (unsigned char *)g_static;
+            return kOk;
+        }
+        forget_pending(); /* out of memory: the service decides, below */
     }
     /* A certificate above the leaf waits for the next request (bounded:
      * past MAX_PENDING requests or MAX_PENDING_BYTES, this one goes now with

@@ -20,6 +20,7 @@
 // when a handshake starts over (a depth not below the previous one, or
 // another host address).
 #include "danesmtp_exim.h"
+#include "exim/plan_hosts.h"
 
 #include <dlfcn.h>
 #include <sys/stat.h>
@@ -138,11 +139,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
         start = end + 1;
     }
     return out;
-}
-
-// "<;a;b" -> {a, b}
-std::vector<std::string> host_list(const std::string& s) {
-    return split(s.compare(0, 2, "<;") == 0 ? s.substr(2) : s, ';');
 }
 
 std::vector<unsigned char> base64_decode(const std::string& in, bool* ok) {
@@ -553,14 +549,16 @@ int danesmtp_exim_connect(unsigned char** yield, int argc, unsigned char* argv[]
         if (argc != 2)
             return reply(yield, kOk, "danesmtp_exim_connect takes ADDRESS and ADDRESS_DATA, got " +
                                          std::to_string(argc) + " argument(s)");
-        std::string address = arg(argc, argv, 0);
-        auto pairs = parse_pairs(arg(argc, argv, 1));
-        if (address.empty()) return reply(yield, kOk, "danesmtp: empty host address");
-        for (const auto& h : host_list(pairs["hosts"]))
-            if (h == address) return reply(yield, kOk, "");
         // A host our validated lookup did not name (a fallback host, or
         // Exim's own MX lookup): the strictest treatment is not to use it.
-        return reply(yield, kOk, "danesmtp: " + address + " is not in the DANE plan for this destination");
+        // The rule is in plan_hosts.h, shared with the service client, which
+        // applies it itself (issue 11).
+        char why[512];
+        std::string plan = arg(argc, argv, 1), address = arg(argc, argv, 0);
+        int verdict = danesmtp_connect_rule(plan.c_str(), address.c_str(), why, sizeof why);
+        if (verdict == 1) return reply(yield, kOk, "");
+        if (verdict == 0) return reply(yield, kOk, why);
+        return reply_static(yield, kOk, "danesmtp: out of memory in danesmtp_exim_connect");
     } catch (...) {
         return reply_static(yield, kOk, "danesmtp: internal error in danesmtp_exim_connect");
     }
