@@ -7,6 +7,7 @@
 #   python3 tests/service_test.py BUILD_DIR       (root: it runs the service as Debian-exim)
 # Every process it starts it stops, by PID. The Exim side (the C client,
 # fail-closed routing and events) is in tests/exim/exim_test.sh.
+import base64
 import ctypes
 import os
 import pwd
@@ -32,6 +33,13 @@ def check(name, ok, detail=""):
     if not ok:
         failed += 1
         print(f"FAIL: {name} {detail}", file=sys.stderr)
+
+
+def fnv(data):
+    h = 14695981039346656037
+    for x in data:
+        h = ((h ^ x) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
 
 
 def frame(strings):
@@ -143,8 +151,50 @@ try:
     s.sendall(frame(["danesmtp_exim_route", "bad..domain", "25"]))
     r3 = reply(s)
     check("route: a malformed domain fails the expansion", r3 is not None and r3[0] in (2, 3), str(r3))
-    check("route: a failed lookup leaves no plan file", not [f for f in os.listdir(d) if f.startswith("plan-")],
-          str(os.listdir(d)))
+    # Answer files (plugin/exim/plan_file.h): kept for answers only, and
+    # for a handshake only when it ran from its tcp:connect to the leaf with
+    # every answer on the way "".
+    svc_conf = os.path.join(top, "svc-danesmtp.conf")
+    with open(svc_conf, "w") as f:
+        f.write("timeout = 1000\n")
+    os.chmod(svc_conf, 0o644)
+
+    def answers(kind):
+        return sorted(f for f in os.listdir(d) if f.startswith(kind + "-"))
+
+    s = connect(sock)
+    s.sendall(frame(["danesmtp_exim_route", "bad..domain", "25", svc_conf, "refuse"]))
+    r = reply(s)
+    check("route: a failed lookup (absolute configuration) leaves no plan file",
+          r is not None and r[0] in (2, 3) and answers("plan") == [], f"{r} {answers('plan')}")
+    may = 'hosts="<;192.0.2.1" host@192.0.2.1=0 name.0=mx.example verdict.0=may config="%s"' % svc_conf
+    cert = base64.b64encode(b"not even DER").decode()
+    hs = [frame(["danesmtp_exim_connect", "192.0.2.1", may]),
+          frame(["danesmtp_exim_tls_cert", "0", cert, "192.0.2.1", may])]
+    s.sendall(b"".join(hs))
+    r1, r2 = reply(s), reply(s)
+    files = answers("cert")
+    kept = b""
+    if len(files) == 1:
+        with open(os.path.join(d, files[0]), "rb") as f:
+            kept = f.read()
+    qlen, rlen = struct.unpack("<II", kept[56:64]) if len(kept) >= 64 else (0, 0)
+    check("a handshake from connect to leaf, answered \"\": its verdict is kept, keyed by the requests as sent",
+          r1 == (0, "", []) and r2 == (0, "", []) and len(files) == 1 and kept[64:64 + qlen] == b"".join(hs) and
+          files[0] == "cert-%03x" % (fnv(b"".join(hs)) % 1024) and os.stat(os.path.join(d, files[0])).st_mode & 0o777 == 0o600,
+          f"{r1} {r2} {files}")
+    os.unlink(os.path.join(d, files[0])) if files else None
+    for name, frames in (("a refused connect on the way", [frame(["danesmtp_exim_connect", "192.0.2.9", may]),
+                                                           frame(["danesmtp_exim_tls_cert", "0", cert, "192.0.2.9", may])]),
+                         ("a route in between", [frame(["danesmtp_exim_connect", "192.0.2.1", may]),
+                                                 frame(["danesmtp_exim_route", "bad..domain", "25", svc_conf]),
+                                                 frame(["danesmtp_exim_tls_cert", "0", cert, "192.0.2.1", may])]),
+                         ("no connect first", [frame(["danesmtp_exim_tls_cert", "0", cert, "192.0.2.1", may])])):
+        s.sendall(b"".join(frames))
+        for _ in frames:
+            reply(s)
+        check(f"no verdict kept after {name}", answers("cert") == [], str(answers("cert")))
+    s.close()
     s.close()
 
     # Anything malformed ends that connection; the service goes on.
@@ -408,6 +458,12 @@ try:
           (rc, y) == (0, "") and [r[0] for r in received] == ["danesmtp_exim_connect", "danesmtp_exim_tls_cert"],
           f"{rc} {y} {received}")
     del received[:]
+    call_client(fake_path, "danesmtp_exim_connect", "192.0.2.1", plan)
+    behaviours.extend([("ok", 0, b"danesmtp: the service refused the connect"), ("ok", 0, b"")])
+    rc, y = call_client(fake_path, "danesmtp_exim_tls_cert", "0", "AAAA", "192.0.2.1", plan)
+    check("client: the service refusing the queued connect refuses the next event",
+          (rc, y) == (0, "danesmtp: the service refused the connect"), f"{rc} {y} {received}")
+    del received[:]
     rc, y = call_client(fake_path, "danesmtp_exim_connect", "192.0.2.9", plan)
     check("client: connect to a host outside the plan: refused without asking",
           rc == 0 and y == "danesmtp: 192.0.2.9 is not in the DANE plan for this destination" and received == [],
@@ -430,12 +486,6 @@ try:
     conf = os.path.join(fake_dir, "danesmtp.conf")
     with open(conf, "w") as f:
         f.write("timeout = 3000\n")
-
-    def fnv(data):
-        h = 14695981039346656037
-        for x in data:
-            h = ((h ^ x) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-        return h
 
     def write_plan(args, yield_text, made=None, rc=0, name_of=None, path_conf=conf, damage=False):
         req = b"".join(a.encode() + b"\0" for a in args)
@@ -544,10 +594,10 @@ try:
           (rc, y, received) == (0, "danesmtp: stored refusal", []), f"{rc} {y} {received}")
     rc, y = run_handshake(leaf="LEAF2")
     check("verdict file: another leaf certificate is asked about", len(received) == 3 and y == "", f"{y} {received}")
-    write_verdict(handshake, "danesmtp: stored refusal")
+    write_verdict(handshake[1:], "danesmtp: stored refusal")
     rc, y = run_handshake(connect=False)
-    check("verdict file: not without the handshake's tcp:connect first", len(received) == 2 and y == "",
-          f"{y} {received}")
+    check("verdict file: not without the handshake's tcp:connect first, even one for those very requests",
+          len(received) == 2 and y == "", f"{y} {received}")
     write_verdict(handshake, "", made=time.time_ns() - 3_000_000_000)
     rc, y = run_handshake()
     check("verdict file: an old one is not used", len(received) == 3, str(received))

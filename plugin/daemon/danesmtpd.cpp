@@ -208,13 +208,15 @@ std::string config_of(const std::string& plan) {
     return "";
 }
 
-// forget_plans - the files an earlier run left (at start: they would only
-// expire, but the directory stays tidy).
-void forget_plans() {
+// forget_answers - every answer file an earlier run left, and any
+// temporary file a crash left (at start: a new version must not have its
+// predecessor's answers reused, and the directory stays bounded).
+void forget_answers() {
     DIR* d = opendir(g_dir.c_str());
     if (!d) return;
     while (dirent* e = readdir(d))
-        if (std::strncmp(e->d_name, "plan-", 5) == 0) unlinkat(dirfd(d), e->d_name, 0);
+        if (std::strncmp(e->d_name, "plan-", 5) == 0 || std::strncmp(e->d_name, "cert-", 5) == 0)
+            unlinkat(dirfd(d), e->d_name, 0);
     closedir(d);
 }
 
@@ -474,7 +476,7 @@ int main(int argc, char** argv) {
     }
     g_socket = path.c_str();
     g_dir = dir;
-    forget_plans();
+    forget_answers();
     signal(SIGPIPE, SIG_IGN);
     // Configuration changes apply by themselves (the file is checked on
     // every lookup): a reload signal has nothing to do, and must not kill.

@@ -13,9 +13,10 @@
  *
  * Fail closed: when the service cannot be reached or answers nothing
  * usable, route and check fail the expansion (the router defers the
- * message), connect and tls_cert refuse (a non-empty result: Exim skips the
- * host; it never delivers unverified), delivery logs that it could not
- * check. One connection per process: a forked child (Exim's transport
+ * message) unless an answer file under 2 seconds old applies (plan_file.h),
+ * tls_cert refuses (a non-empty result: Exim skips the host; it never
+ * delivers unverified), delivery logs that it could not check. connect
+ * needs no service: its rule is applied here (plan_hosts.h). One connection per process: a forked child (Exim's transport
  * process) opens its own, so each process's certificate chain is collected
  * apart, as when Exim loads the library itself.
  *
@@ -415,13 +416,17 @@ static int call(const char *socket_path, int argc, unsigned char *argv[], unsign
             if (i < pending) {
                 if (!*refused && (code != kOk || ylen)) {
                     *refused = malloc(ylen + 64);
-                    if (*refused) {
-                        if (ylen) {
-                            memcpy(*refused, body + yat, ylen);
-                            (*refused)[ylen] = '\0';
-                        } else {
-                            snprintf(*refused, ylen + 64, "danesmtp: the service answered code %d: refused", code);
-                        }
+                    if (!*refused) { /* a refusal must never be lost: the whole call fails */
+                        snprintf(why, whylen, "out of memory");
+                        free(body);
+                        failed = 1;
+                        break;
+                    }
+                    if (ylen) {
+                        memcpy(*refused, body + yat, ylen);
+                        (*refused)[ylen] = '\0';
+                    } else {
+                        snprintf(*refused, ylen + 64, "danesmtp: the service answered code %d: refused", code);
                     }
                 }
             } else if (!set_yield(yield, (const char *)body + yat, ylen)) {

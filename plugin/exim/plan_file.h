@@ -10,7 +10,8 @@
  * size unchanged) takes the answer from the file, with no connection to the
  * service. The answers are shared by all deliveries anyway (the service's
  * resolver cache and the answer cache keep them for their TTL); a plan
- * reused for 2 seconds only adds those 2 seconds.
+ * reused for 2 seconds only adds those 2 seconds (4 when the service itself
+ * answered from its 2-second plan memo).
  *
  * The same for a certificate chain's verdict (cert-XXX): the requests of
  * one handshake, from the tcp:connect that starts it (a fresh chain in the
@@ -127,7 +128,7 @@ static inline const unsigned char *danesmtp_plan_file_reply(const unsigned char 
     if ((uint64_t)DANESMTP_PLAN_FILE_HEADER + qlen + rlen + 8 != len || rlen < 10) return NULL;
     if (danesmtp_get64(file + len - 8) != danesmtp_fnv1a64(file, len - 8)) return NULL;
     int64_t made = (int64_t)danesmtp_get64(file + 8);
-    if (now_ns < made || now_ns - made >= DANESMTP_PLAN_FILE_LIFE_NS) return NULL;
+    if (made > now_ns || made <= now_ns - DANESMTP_PLAN_FILE_LIFE_NS) return NULL;
     if (danesmtp_get64(file + 16) != id->dev || danesmtp_get64(file + 24) != id->ino ||
         (int64_t)danesmtp_get64(file + 32) != id->mtime_sec || (int64_t)danesmtp_get64(file + 40) != id->mtime_nsec ||
         (int64_t)danesmtp_get64(file + 48) != id->size)

@@ -268,16 +268,19 @@ plans=$(find "$W/service" -name 'plan-*' -user Debian-exim -perm 600 -type f | w
 check "service: plans left in its directory, of its user, mode 600" '[ "$plans" -ge 2 ] && [ -z "$(find "$W/service" -name "plan-*" ! -perm 600)" ]'
 certs=$(find "$W/service" -name 'cert-*' -user Debian-exim -perm 600 -type f | wc -l)
 check "service: handshake verdicts left there too" '[ "$certs" -ge 2 ] && [ -z "$(find "$W/service" -name "cert-*" ! -perm 600)" ]'
-# The same chain again at once: answered from the verdict file, and Exim's
-# log still says how it was verified.
-verified_before=$(grep -c "H=mx.ta.dane.test .* DANE verified" "$MAINLOG")
-send "$W/exim-service.conf" ta.dane.test t-svc-ta2
-delivered_tls "service: DANE-TA chain again" ta.dane.test "$LAB_HOST_mx_ta" mx.ta.dane.test t-svc-ta2
-check "service: logged verified again" '[ "$(grep -c "H=mx.ta.dane.test .* DANE verified" "$MAINLOG")" = $((verified_before + 1)) ]'
 send "$W/exim-service.conf" taname.dane.test t-svc-taname2
 not_delivered "service: DANE-TA name mismatch again" t-svc-taname2
 "$EXIM" -C "$W/exim-service.conf" -bt user@ee.dane.test >/dev/null 2>&1
+send "$W/exim-service.conf" ta.dane.test t-svc-ta2
+delivered_tls "service: DANE-TA chain again" ta.dane.test "$LAB_HOST_mx_ta" mx.ta.dane.test t-svc-ta2
 stop_service
+# The same destination and chain at once, the service gone: routed and
+# verified from the files it left (under 2 s old), and Exim's log still says
+# how the chain was verified.
+verified_before=$(grep -c "H=mx.ta.dane.test .* DANE verified" "$MAINLOG")
+send "$W/exim-service.conf" ta.dane.test t-svc-ta3
+delivered_tls "service just stopped: delivered from its answer files" ta.dane.test "$LAB_HOST_mx_ta" mx.ta.dane.test t-svc-ta3
+check "service just stopped: logged verified" '[ "$(grep -c "H=mx.ta.dane.test .* DANE verified" "$MAINLOG")" = $((verified_before + 1)) ]' 
 bt=$("$EXIM" -C "$W/exim-service.conf" -bt user@ee.dane.test 2>&1)
 check "service down: a plan under 2 s old still routes" 'printf "%s" "$bt" | grep -q "router = danesmtp_route"'
 sleep 2.2
