@@ -487,10 +487,11 @@ try:
     with open(conf, "w") as f:
         f.write("timeout = 3000\n")
 
-    def write_plan(args, yield_text, made=None, rc=0, name_of=None, path_conf=conf, damage=False):
-        req = b"".join(a.encode() + b"\0" for a in args)
+    def write_answer(kind, req, yield_text, made=None, rc=0, slot=None, damage=False):
+        """An answer file as danesmtpd writes one (plan_file.h), written here
+        independently: the header, REQ, the reply and the checksum."""
         reply = struct.pack("<iI", rc, len(yield_text)) + yield_text.encode() + struct.pack("<H", 0)
-        st = os.stat(path_conf)
+        st = os.stat(conf)
         made = time.time_ns() if made is None else made
         head = struct.pack("<IIqQQqqqII", 0x31505344, 64 + len(req) + len(reply) + 8, made, st.st_dev, st.st_ino,
                            st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9, st.st_size, len(req), len(reply))
@@ -498,14 +499,19 @@ try:
         body += struct.pack("<Q", fnv(body))
         if damage:
             body = body[:70] + bytes([body[70] ^ 1]) + body[71:]
-        slot_req = b"".join(a.encode() + b"\0" for a in (name_of or args))
-        path = os.path.join(fake_dir, "plan-%03x" % (fnv(slot_req) % 1024))
+        path = os.path.join(fake_dir, "%s-%03x" % (kind, fnv(slot or req) % 1024))
         if os.path.lexists(path):
             os.unlink(path)
         with open(path, "wb") as f:
             f.write(body)
         os.chmod(path, 0o600)
         return path
+
+    def request_of(args):
+        return b"".join(a.encode() + b"\0" for a in args)
+
+    def write_plan(args, yield_text, name_of=None, **kw):
+        return write_answer("plan", request_of(args), yield_text, slot=name_of and request_of(name_of), **kw)
 
     route_args = ["example.org", "25", conf, "refuse"]
     stored = 'status=ok domain="example.org" hosts="<;192.0.2.1"'
@@ -562,20 +568,7 @@ try:
     cplan = 'hosts="<;192.0.2.1" config="%s"' % conf
 
     def write_verdict(frames, yield_text, **kw):
-        req = b"".join(frame(f) for f in frames)
-        reply = struct.pack("<iI", 0, len(yield_text)) + yield_text.encode() + struct.pack("<H", 0)
-        st = os.stat(conf)
-        made = kw.get("made", time.time_ns())
-        head = struct.pack("<IIqQQqqqII", 0x31505344, 64 + len(req) + len(reply) + 8, made, st.st_dev, st.st_ino,
-                           st.st_mtime_ns // 10**9, st.st_mtime_ns % 10**9, st.st_size, len(req), len(reply))
-        body = head + req + reply
-        body += struct.pack("<Q", fnv(body))
-        path = os.path.join(fake_dir, "cert-%03x" % (fnv(req) % 1024))
-        if os.path.lexists(path):
-            os.unlink(path)
-        with open(path, "wb") as f:
-            f.write(body)
-        os.chmod(path, 0o600)
+        return write_answer("cert", b"".join(frame(f) for f in frames), yield_text, **kw)
 
     handshake = [["danesmtp_exim_connect", "192.0.2.1", cplan],
                  ["danesmtp_exim_tls_cert", "1", "INT", "192.0.2.1", cplan],

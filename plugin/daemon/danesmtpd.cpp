@@ -138,11 +138,6 @@ struct Stamp {
     danesmtp_plan_identity config{};
 };
 
-bool same(const danesmtp_plan_identity& a, const danesmtp_plan_identity& b) {
-    return a.dev == b.dev && a.ino == b.ino && a.mtime_sec == b.mtime_sec && a.mtime_nsec == b.mtime_nsec &&
-           a.size == b.size;
-}
-
 // stamp - before a request whose answer may be kept: its time and the
 // identity of the configuration file it is made under; false when it will
 // not be kept (no absolute configuration file).
@@ -166,7 +161,7 @@ void keep_answer(const char* kind, const std::string& request, const std::string
     danesmtp_plan_identity now{};
     if (stat(config.c_str(), &cs) != 0) return;
     danesmtp_plan_identity_of(&cs, &now);
-    if (!same(now, st.config)) return;
+    if (!danesmtp_plan_identity_same(&now, &st.config)) return;
     std::size_t total = DANESMTP_PLAN_FILE_HEADER + request.size() + reply.size() + 8;
     if (total > DANESMTP_PLAN_FILE_MAX) return;
     std::string file(DANESMTP_PLAN_FILE_HEADER, '\0');

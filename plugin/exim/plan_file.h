@@ -66,6 +66,12 @@ static inline void danesmtp_plan_identity_of(const struct stat *st, struct danes
     id->size = (int64_t)st->st_size;
 }
 
+static inline int danesmtp_plan_identity_same(const struct danesmtp_plan_identity *a,
+                                              const struct danesmtp_plan_identity *b) {
+    return a->dev == b->dev && a->ino == b->ino && a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
+           a->size == b->size;
+}
+
 static inline uint64_t danesmtp_fnv1a64(const void *data, size_t n) {
     const unsigned char *p = (const unsigned char *)data;
     uint64_t h = 14695981039346656037ull;
@@ -129,10 +135,11 @@ static inline const unsigned char *danesmtp_plan_file_reply(const unsigned char 
     if (danesmtp_get64(file + len - 8) != danesmtp_fnv1a64(file, len - 8)) return NULL;
     int64_t made = (int64_t)danesmtp_get64(file + 8);
     if (made > now_ns || made <= now_ns - DANESMTP_PLAN_FILE_LIFE_NS) return NULL;
-    if (danesmtp_get64(file + 16) != id->dev || danesmtp_get64(file + 24) != id->ino ||
-        (int64_t)danesmtp_get64(file + 32) != id->mtime_sec || (int64_t)danesmtp_get64(file + 40) != id->mtime_nsec ||
-        (int64_t)danesmtp_get64(file + 48) != id->size)
-        return NULL;
+    struct danesmtp_plan_identity made_under = {danesmtp_get64(file + 16), danesmtp_get64(file + 24),
+                                                (int64_t)danesmtp_get64(file + 32),
+                                                (int64_t)danesmtp_get64(file + 40),
+                                                (int64_t)danesmtp_get64(file + 48)};
+    if (!danesmtp_plan_identity_same(&made_under, id)) return NULL;
     if (qlen != request_len || memcmp(file + DANESMTP_PLAN_FILE_HEADER, request, qlen) != 0) return NULL;
     const unsigned char *reply = file + DANESMTP_PLAN_FILE_HEADER + qlen;
     if (danesmtp_get32(reply) != 0) return NULL;
